@@ -1,0 +1,296 @@
+"""Domain vocabulary: enums and frozen value objects shared by rules and services."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+
+class CampaignState(enum.StrEnum):
+    """Lifecycle of a campaign; allowed moves live in `campaigns.states`."""
+
+    SUBMITTED = "SUBMITTED"
+    FEASIBILITY = "FEASIBILITY"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    CLEANING = "CLEANING"
+    READY = "READY"
+    TRIAL = "TRIAL"
+    TRIAL_REVIEW = "TRIAL_REVIEW"
+    LIVE = "LIVE"
+    PAUSED = "PAUSED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+class ContactState(enum.StrEnum):
+    """Where one contact of a campaign stands."""
+
+    PENDING = "PENDING"  # loaded, not cleaned yet
+    EXCLUDED = "EXCLUDED"  # removed by cleaning; see exclusion_reason
+    READY = "READY"  # callable, due at next_attempt_at
+    DIALING = "DIALING"  # claimed by a dialing worker
+    DONE = "DONE"  # final disposition reached or attempts exhausted
+
+
+class SubscriberStatus(enum.StrEnum):
+    """Operator-side status of a subscriber line."""
+
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"  # 停机
+    CANCELLED = "CANCELLED"  # 销户
+
+
+class Phase(enum.StrEnum):
+    """Trial dialing on a sample, or live dialing."""
+
+    TRIAL = "TRIAL"
+    LIVE = "LIVE"
+
+
+class Disposition(enum.StrEnum):
+    """Outcome of one call attempt: network outcomes first, then agent outcomes."""
+
+    NO_ANSWER = "NO_ANSWER"
+    BUSY = "BUSY"
+    MACHINE = "MACHINE"
+    UNREACHABLE = "UNREACHABLE"
+    INVALID = "INVALID"
+    SUSPENDED = "SUSPENDED"
+    REJECTED = "REJECTED"
+    NETWORK_FAIL = "NETWORK_FAIL"
+    ABANDONED = "ABANDONED"
+    SUCCESS = "SUCCESS"
+    REFUSED = "REFUSED"
+    CALLBACK = "CALLBACK"
+    NOT_ACCOUNT_HOLDER = "NOT_ACCOUNT_HOLDER"
+    WRONG_NUMBER = "WRONG_NUMBER"
+    DNC_REQUEST = "DNC_REQUEST"
+    INELIGIBLE = "INELIGIBLE"
+    HUNG_UP = "HUNG_UP"
+    COMPLAINT = "COMPLAINT"
+
+
+#: Outcomes where a person picked up and talked to an agent (a live contact).
+LIVE_CONTACT = frozenset(
+    {
+        Disposition.ABANDONED,
+        Disposition.SUCCESS,
+        Disposition.REFUSED,
+        Disposition.CALLBACK,
+        Disposition.NOT_ACCOUNT_HOLDER,
+        Disposition.WRONG_NUMBER,
+        Disposition.DNC_REQUEST,
+        Disposition.INELIGIBLE,
+        Disposition.HUNG_UP,
+        Disposition.COMPLAINT,
+    }
+)
+#: Network-answered: a live contact or an answering machine.
+CONNECTED = LIVE_CONTACT | {Disposition.MACHINE}
+#: Live contacts where the account holder (机主本人) was verified.
+RIGHT_PARTY = frozenset(
+    {
+        Disposition.SUCCESS,
+        Disposition.REFUSED,
+        Disposition.CALLBACK,
+        Disposition.DNC_REQUEST,
+        Disposition.INELIGIBLE,
+        Disposition.HUNG_UP,
+        Disposition.COMPLAINT,
+    }
+)
+#: Right-party contacts that heard the pitch (INELIGIBLE ones are not pitched).
+PITCHED = RIGHT_PARTY - {Disposition.INELIGIBLE}
+
+
+class ExclusionReason(enum.StrEnum):
+    """Stable reason codes for removing a contact during cleaning."""
+
+    INVALID_NUMBER = "INVALID_NUMBER"
+    NOT_MOBILE = "NOT_MOBILE"
+    DUPLICATE = "DUPLICATE"
+    UNKNOWN_SUBSCRIBER = "UNKNOWN_SUBSCRIBER"
+    SUBSCRIBER_INACTIVE = "SUBSCRIBER_INACTIVE"
+    HOLDS_OFFER = "HOLDS_OFFER"
+    HOLDS_EXCLUSIVE = "HOLDS_EXCLUSIVE"
+    RECENT_CONTACT = "RECENT_CONTACT"
+    PRIOR_FOLLOW_UP = "PRIOR_FOLLOW_UP"
+    DO_NOT_CALL = "DO_NOT_CALL"
+
+
+class Verdict(enum.StrEnum):
+    """Outcome of a feasibility check."""
+
+    FEASIBLE = "FEASIBLE"
+    AT_RISK = "AT_RISK"
+    INFEASIBLE = "INFEASIBLE"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Delivery state of a daily report to the branch webhook."""
+
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+    NOT_CONFIGURED = "NOT_CONFIGURED"
+
+
+@dataclass(frozen=True, slots=True)
+class CallingHours:
+    """Daily calling window in the called party's local time."""
+
+    start: time = time(9, 0)
+    end: time = time(20, 0)
+
+    @property
+    def hours_per_day(self) -> float:
+        """Length of the window in hours."""
+        return (
+            (self.end.hour * 60 + self.end.minute) - (self.start.hour * 60 + self.start.minute)
+        ) / 60
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRequestDraft:
+    """What a branch asks for, before it is stored."""
+
+    branch_code: str
+    offer_code: str
+    target_group: str
+    requested_contacts: int
+    goal_activations: int
+    window_start: date
+    window_end: date
+    month: str
+    submitted_by: str = "branch"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactFacts:
+    """Everything cleaning needs to know about one contact, gathered before the rules run."""
+
+    contact_id: int
+    e164: str | None
+    invalid_reason: ExclusionReason | None = None
+    duplicate_of_earlier_row: bool = False
+    subscriber_status: SubscriberStatus | None = None
+    holds_offer: bool = False
+    holds_exclusive: bool = False
+    last_contacted_at: datetime | None = None
+    has_follow_up: bool = False
+    on_dnc: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CleaningPolicy:
+    """Per-campaign cleaning configuration; `version` is recorded with every verdict."""
+
+    cooldown_days: int = 30
+    require_known_subscriber: bool = True
+    exclude_follow_ups: bool = True
+    version: str = "clean-1"
+
+
+@dataclass(frozen=True, slots=True)
+class CleaningVerdict:
+    """Kept, or excluded with the first matching reason (and every reason that matched)."""
+
+    contact_id: int
+    reason: ExclusionReason | None
+    all_reasons: tuple[ExclusionReason, ...] = field(default=())
+
+    @property
+    def kept(self) -> bool:
+        """True when no rule excluded the contact."""
+        return self.reason is None
+
+
+# ------------------------------------------------------------------ records read by services
+
+
+@dataclass(frozen=True, slots=True)
+class BranchRecord:
+    """A branch as services see it."""
+
+    id: int
+    code: str
+    name: str
+    timezone: str
+    region: str
+    webhook_url: str | None
+    monthly_quota: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRecord:
+    """An offer from the catalogue."""
+
+    id: int
+    code: str
+    name: str
+    exclusion_group: str | None
+    requires_mobile: bool
+    monthly_price: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptRecord:
+    """One published version of an offer's call script."""
+
+    id: int
+    offer_id: int
+    version: int
+    title: str
+    sections: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRecord:
+    """A campaign joined with its request and branch: what flows and views need."""
+
+    id: int
+    name: str
+    state: CampaignState
+    request_id: int
+    branch_id: int
+    branch_code: str
+    branch_timezone: str
+    branch_region: str
+    webhook_url: str | None
+    offer_id: int
+    offer_code: str
+    goal_activations: int
+    requested_contacts: int
+    window_start: date
+    window_end: date
+    month: str
+    script_id: int | None
+    calling_hours: CallingHours
+    dialed_until: datetime | None
+    feasibility: dict[str, object] | None
+    cleaning_summary: dict[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
+class DialContact:
+    """A claimed contact, with what retry decisions need."""
+
+    id: int
+    e164: str
+    attempts: int
+    last_disposition: Disposition | None
+    streak: int
+    is_trial: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewContact:
+    """One list row ready to be stored."""
+
+    row_number: int
+    raw_input: str
+    e164: str | None
+    is_mobile: bool
+    attributes: dict[str, str] | None

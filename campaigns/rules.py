@@ -1,0 +1,186 @@
+"""Pure rules: cleaning verdicts, retries by disposition and calling windows. Time is passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from campaigns.model import (
+    CallingHours,
+    CleaningPolicy,
+    CleaningVerdict,
+    ContactFacts,
+    Disposition,
+    ExclusionReason,
+    SubscriberStatus,
+)
+
+# --------------------------------------------------------------------------- cleaning
+
+
+def evaluate_contact(facts: ContactFacts, policy: CleaningPolicy, now: datetime) -> CleaningVerdict:
+    """Run every exclusion rule on one contact; the first matching reason is the verdict."""
+    reasons: list[ExclusionReason] = []
+    if facts.invalid_reason is not None or facts.e164 is None:
+        reasons.append(facts.invalid_reason or ExclusionReason.INVALID_NUMBER)
+    if facts.duplicate_of_earlier_row:
+        reasons.append(ExclusionReason.DUPLICATE)
+    if facts.subscriber_status is None:
+        if policy.require_known_subscriber and facts.e164 is not None:
+            reasons.append(ExclusionReason.UNKNOWN_SUBSCRIBER)
+    elif facts.subscriber_status is not SubscriberStatus.ACTIVE:
+        reasons.append(ExclusionReason.SUBSCRIBER_INACTIVE)
+    if facts.holds_offer:
+        reasons.append(ExclusionReason.HOLDS_OFFER)
+    if facts.holds_exclusive:
+        reasons.append(ExclusionReason.HOLDS_EXCLUSIVE)
+    if facts.on_dnc:
+        reasons.append(ExclusionReason.DO_NOT_CALL)
+    if facts.last_contacted_at is not None and now - facts.last_contacted_at < timedelta(
+        days=policy.cooldown_days
+    ):
+        reasons.append(ExclusionReason.RECENT_CONTACT)
+    if facts.has_follow_up and policy.exclude_follow_ups:
+        reasons.append(ExclusionReason.PRIOR_FOLLOW_UP)
+    return CleaningVerdict(facts.contact_id, reasons[0] if reasons else None, tuple(reasons))
+
+
+def duplicate_flags(numbers: Iterable[str | None]) -> list[bool]:
+    """For a list in row order, mark every number already seen in an earlier row."""
+    seen: set[str] = set()
+    flags: list[bool] = []
+    for number in numbers:
+        flags.append(number is not None and number in seen)
+        if number is not None:
+            seen.add(number)
+    return flags
+
+
+# --------------------------------------------------------------------------- retries
+
+
+@dataclass(frozen=True, slots=True)
+class RetryRule:
+    """How to follow up one disposition. `delay=None` means the contact is finished."""
+
+    delay: timedelta | None
+    max_repeats: int | None = None  # consecutive outcomes of this kind before giving up
+    counts_as_attempt: bool = True
+    do_not_call: bool = False
+
+
+def _h(hours: float) -> timedelta:
+    return timedelta(hours=hours)
+
+
+#: Defaults from DOMAIN.md §4.
+DEFAULT_RETRY_RULES: Mapping[Disposition, RetryRule] = {
+    Disposition.NO_ANSWER: RetryRule(_h(3)),
+    Disposition.BUSY: RetryRule(timedelta(minutes=10), max_repeats=3),
+    Disposition.MACHINE: RetryRule(_h(4)),
+    Disposition.UNREACHABLE: RetryRule(_h(24)),
+    Disposition.INVALID: RetryRule(None),
+    Disposition.SUSPENDED: RetryRule(None),
+    Disposition.REJECTED: RetryRule(_h(2), max_repeats=2),
+    Disposition.NETWORK_FAIL: RetryRule(timedelta(minutes=2), counts_as_attempt=False),
+    Disposition.ABANDONED: RetryRule(_h(2), max_repeats=1),
+    Disposition.SUCCESS: RetryRule(None),
+    Disposition.REFUSED: RetryRule(None),
+    Disposition.CALLBACK: RetryRule(_h(24), max_repeats=2),
+    Disposition.NOT_ACCOUNT_HOLDER: RetryRule(_h(24), max_repeats=2),
+    Disposition.WRONG_NUMBER: RetryRule(None),
+    Disposition.DNC_REQUEST: RetryRule(None, do_not_call=True),
+    Disposition.INELIGIBLE: RetryRule(None),
+    Disposition.HUNG_UP: RetryRule(_h(4), max_repeats=1),
+    Disposition.COMPLAINT: RetryRule(None, do_not_call=True),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retry rules by disposition plus a cap on counted attempts per contact."""
+
+    max_attempts: int = 4
+    rules: Mapping[Disposition, RetryRule] = field(default_factory=lambda: DEFAULT_RETRY_RULES)
+
+
+@dataclass(frozen=True, slots=True)
+class NextStep:
+    """What happens to a contact after an attempt."""
+
+    final: bool
+    due_at: datetime | None
+    counts_as_attempt: bool
+    do_not_call: bool
+    attempts: int
+    streak: int
+
+
+def decide_next_attempt(
+    disposition: Disposition,
+    *,
+    attempts_before: int,
+    previous: Disposition | None,
+    streak_before: int,
+    policy: RetryPolicy,
+    now: datetime,
+    callback_at: datetime | None = None,
+) -> NextStep:
+    """Decide whether and when to dial a contact again, given the attempt that just ended."""
+    rule = policy.rules[disposition]
+    attempts = attempts_before + (1 if rule.counts_as_attempt else 0)
+    streak = streak_before + 1 if previous == disposition else 1
+    final = (
+        rule.delay is None
+        or attempts >= policy.max_attempts
+        or (rule.max_repeats is not None and streak > rule.max_repeats)
+    )
+    due = None
+    if not final:
+        assert rule.delay is not None
+        due = (
+            callback_at if disposition is Disposition.CALLBACK and callback_at else now + rule.delay
+        )
+    return NextStep(final, due, rule.counts_as_attempt, rule.do_not_call, attempts, streak)
+
+
+# --------------------------------------------------------------------------- calling windows
+
+
+def _local_ok(zone: str, hours: CallingHours, now: datetime) -> bool:
+    local = now.astimezone(ZoneInfo(zone)).time()
+    return hours.start <= local < hours.end
+
+
+def is_callable(zones: Iterable[str], hours: CallingHours, now: datetime) -> bool:
+    """A call is allowed only if every candidate zone of the number is inside its window."""
+    return all(_local_ok(zone, hours, now) for zone in zones)
+
+
+def _next_open_in(zone: str, hours: CallingHours, now: datetime) -> datetime:
+    tz = ZoneInfo(zone)
+    local = now.astimezone(tz)
+    if _local_ok(zone, hours, now):
+        return now
+    day = local.date() if local.time() < hours.start else local.date() + timedelta(days=1)
+    return datetime.combine(day, hours.start, tzinfo=tz)
+
+
+def next_callable_time(
+    zones: Iterable[str], hours: CallingHours, now: datetime, *, horizon_days: int = 14
+) -> datetime | None:
+    """The earliest moment at or after `now` when every zone allows a call, or None."""
+    zone_list = list(zones)
+    candidate = now
+    limit = now + timedelta(days=horizon_days)
+    while candidate <= limit:
+        if is_callable(zone_list, hours, candidate):
+            return candidate
+        candidate = max(_next_open_in(z, hours, candidate) for z in zone_list)
+        if is_callable(zone_list, hours, candidate):
+            return candidate
+        # Windows in different zones may not overlap on this day; nudge forward and retry.
+        candidate += timedelta(minutes=15)
+    return None
