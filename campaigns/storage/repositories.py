@@ -1,0 +1,759 @@
+"""SQLAlchemy repositories. They never commit and never open their own session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import Row, func, insert, or_, select, type_coerce, union_all, update
+from sqlalchemy.orm import Session
+
+from campaigns.errors import NotFoundError
+from campaigns.model import (
+    BranchRecord,
+    CallingHours,
+    CampaignRecord,
+    CampaignState,
+    ContactState,
+    DeliveryStatus,
+    DialContact,
+    Disposition,
+    ExclusionReason,
+    NewContact,
+    OfferRecord,
+    Phase,
+    ScriptRecord,
+    SubscriberStatus,
+)
+from campaigns.storage import orm
+
+_CHUNK = 900  # stays under SQLite's bound-parameter limit for IN lists
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _branch(row: orm.Branch) -> BranchRecord:
+    return BranchRecord(
+        row.id, row.code, row.name, row.timezone, row.region, row.webhook_url, row.monthly_quota
+    )
+
+
+def _offer(row: orm.Service) -> OfferRecord:
+    return OfferRecord(
+        row.id, row.code, row.name, row.exclusion_group, row.requires_mobile, row.monthly_price
+    )
+
+
+class SqlAlchemyCatalogueRepository:
+    """Branches, offers, scripts and agents."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def branch_by_code(self, code: str) -> BranchRecord | None:
+        """The branch with this code, or None."""
+        row = self.session.scalar(select(orm.Branch).where(orm.Branch.code == code))
+        return _branch(row) if row else None
+
+    def offer_by_code(self, code: str) -> OfferRecord | None:
+        """The offer with this code, or None."""
+        row = self.session.scalar(select(orm.Service).where(orm.Service.code == code))
+        return _offer(row) if row else None
+
+    def offer(self, offer_id: int) -> OfferRecord:
+        """The offer with this id."""
+        row = self.session.get(orm.Service, offer_id)
+        if row is None:
+            raise NotFoundError(f"offer {offer_id} does not exist")
+        return _offer(row)
+
+    def exclusive_service_ids(self, offer_id: int) -> list[int]:
+        """Services in the offer's mutual-exclusion group, the offer itself left out."""
+        offer = self.offer(offer_id)
+        if offer.exclusion_group is None:
+            return []
+        return list(
+            self.session.scalars(
+                select(orm.Service.id).where(
+                    orm.Service.exclusion_group == offer.exclusion_group,
+                    orm.Service.id != offer_id,
+                )
+            )
+        )
+
+    def outbound_agents(self) -> list[tuple[int, str]]:
+        """(id, work ID) of every outbound-enabled agent."""
+        rows = self.session.execute(
+            select(orm.Agent.id, orm.Agent.work_id)
+            .where(orm.Agent.outbound_enabled.is_(True))
+            .order_by(orm.Agent.work_id)
+        )
+        return [(r.id, r.work_id) for r in rows]
+
+    def latest_script(self, offer_id: int) -> ScriptRecord | None:
+        """The newest published script version for an offer."""
+        row = self.session.scalar(
+            select(orm.Script)
+            .where(orm.Script.offer_id == offer_id, orm.Script.published.is_(True))
+            .order_by(orm.Script.version.desc())
+            .limit(1)
+        )
+        if row is None:
+            return None
+        return ScriptRecord(row.id, row.offer_id, row.version, row.title, dict(row.sections))
+
+    def script(self, script_id: int) -> ScriptRecord:
+        """A script by id."""
+        row = self.session.get(orm.Script, script_id)
+        if row is None:
+            raise NotFoundError(f"script {script_id} does not exist")
+        return ScriptRecord(row.id, row.offer_id, row.version, row.title, dict(row.sections))
+
+
+class SqlAlchemyCampaignRepository:
+    """Requests and campaigns."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def find_by_hash(self, content_hash: str) -> int | None:
+        """The campaign created from a request with this content hash, if any."""
+        return self.session.scalar(
+            select(orm.Campaign.id)
+            .join(orm.CampaignRequest, orm.Campaign.request_id == orm.CampaignRequest.id)
+            .where(orm.CampaignRequest.content_hash == content_hash)
+        )
+
+    def add(
+        self,
+        *,
+        branch_id: int,
+        offer_id: int,
+        target_group: str,
+        requested_contacts: int,
+        goal_activations: int,
+        window_start: date,
+        window_end: date,
+        month: str,
+        list_filename: str,
+        content_hash: str,
+        submitted_by: str,
+        name: str,
+        calling_hours: CallingHours,
+        now: datetime,
+    ) -> int:
+        """Store a request and its campaign in SUBMITTED; returns the campaign id."""
+        request = orm.CampaignRequest(
+            branch_id=branch_id,
+            offer_id=offer_id,
+            target_group=target_group,
+            requested_contacts=requested_contacts,
+            goal_activations=goal_activations,
+            window_start=window_start,
+            window_end=window_end,
+            month=month,
+            list_filename=list_filename,
+            content_hash=content_hash,
+            submitted_by=submitted_by,
+            submitted_at=now,
+        )
+        self.session.add(request)
+        self.session.flush()
+        campaign = orm.Campaign(
+            request_id=request.id,
+            name=name,
+            state=CampaignState.SUBMITTED,
+            calling_start_minute=calling_hours.start.hour * 60 + calling_hours.start.minute,
+            calling_end_minute=calling_hours.end.hour * 60 + calling_hours.end.minute,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(campaign)
+        self.session.flush()
+        return campaign.id
+
+    def _select(self) -> Any:
+        return (
+            select(orm.Campaign, orm.CampaignRequest, orm.Branch, orm.Service)
+            .join(orm.CampaignRequest, orm.Campaign.request_id == orm.CampaignRequest.id)
+            .join(orm.Branch, orm.CampaignRequest.branch_id == orm.Branch.id)
+            .join(orm.Service, orm.CampaignRequest.offer_id == orm.Service.id)
+        )
+
+    @staticmethod
+    def _record(row: Row[Any]) -> CampaignRecord:
+        c, r, b, s = tuple(row)
+        return CampaignRecord(
+            id=c.id,
+            name=c.name,
+            state=c.state,
+            request_id=r.id,
+            branch_id=b.id,
+            branch_code=b.code,
+            branch_timezone=b.timezone,
+            branch_region=b.region,
+            webhook_url=b.webhook_url,
+            offer_id=s.id,
+            offer_code=s.code,
+            goal_activations=r.goal_activations,
+            requested_contacts=r.requested_contacts,
+            window_start=r.window_start,
+            window_end=r.window_end,
+            month=r.month,
+            script_id=c.script_id,
+            calling_hours=CallingHours(
+                time(c.calling_start_minute // 60, c.calling_start_minute % 60),
+                time(c.calling_end_minute // 60, c.calling_end_minute % 60),
+            ),
+            dialed_until=c.dialed_until,
+            feasibility=c.feasibility,
+            cleaning_summary=c.cleaning_summary,
+        )
+
+    def get(self, campaign_id: int, *, for_update: bool = False) -> CampaignRecord:
+        """A campaign by id; NotFoundError if there is none."""
+        stmt = self._select().where(orm.Campaign.id == campaign_id)
+        if for_update:
+            stmt = stmt.with_for_update(of=orm.Campaign)
+        row = self.session.execute(stmt).first()
+        if row is None:
+            raise NotFoundError(f"campaign {campaign_id} does not exist")
+        return self._record(row)
+
+    def all(self) -> list[CampaignRecord]:
+        """Every campaign, newest first."""
+        rows = self.session.execute(self._select().order_by(orm.Campaign.id.desc()))
+        return [self._record(r) for r in rows]
+
+    def update(self, campaign_id: int, *, now: datetime, **fields: Any) -> None:
+        """Set columns of one campaign (state, script_id, feasibility, dialed_until, ...)."""
+        self.session.execute(
+            update(orm.Campaign)
+            .where(orm.Campaign.id == campaign_id)
+            .values(updated_at=now, **fields)
+        )
+
+
+class SqlAlchemyContactRepository:
+    """Contacts of campaign lists, and the set-based look-ups cleaning needs."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add_many(self, campaign_id: int, contacts: Iterable[NewContact]) -> int:
+        """Insert list rows in bulk (executemany); returns how many were written."""
+        written = 0
+        batch: list[dict[str, Any]] = []
+        for c in contacts:
+            batch.append(
+                {
+                    "campaign_id": campaign_id,
+                    "row_number": c.row_number,
+                    "raw_input": c.raw_input[:100],
+                    "e164": c.e164,
+                    "is_mobile": c.is_mobile,
+                    "attributes": c.attributes,
+                    "state": ContactState.PENDING,
+                    "is_trial": False,
+                    "attempts": 0,
+                    "disposition_streak": 0,
+                }
+            )
+            if len(batch) >= 5000:
+                self.session.execute(insert(orm.Contact), batch)
+                written += len(batch)
+                batch = []
+        if batch:
+            self.session.execute(insert(orm.Contact), batch)
+            written += len(batch)
+        return written
+
+    def count_by_state(self, campaign_id: int) -> dict[ContactState, int]:
+        """How many contacts are in each state."""
+        rows = self.session.execute(
+            select(orm.Contact.state, func.count())
+            .where(orm.Contact.campaign_id == campaign_id)
+            .group_by(orm.Contact.state)
+        )
+        return {ContactState(s): n for s, n in rows}
+
+    def exclusion_counts(self, campaign_id: int) -> dict[ExclusionReason, int]:
+        """Excluded contacts by reason."""
+        rows = self.session.execute(
+            select(orm.Contact.exclusion_reason, func.count())
+            .where(
+                orm.Contact.campaign_id == campaign_id,
+                orm.Contact.state == ContactState.EXCLUDED,
+            )
+            .group_by(orm.Contact.exclusion_reason)
+        )
+        return {ExclusionReason(r): n for r, n in rows if r is not None}
+
+    def batch_for_cleaning(
+        self, campaign_id: int, *, after_row: int, limit: int
+    ) -> list[tuple[int, int, str | None, bool]]:
+        """(id, row number, E.164, is mobile) of the next rows in list order."""
+        rows = self.session.execute(
+            select(orm.Contact.id, orm.Contact.row_number, orm.Contact.e164, orm.Contact.is_mobile)
+            .where(orm.Contact.campaign_id == campaign_id, orm.Contact.row_number > after_row)
+            .order_by(orm.Contact.row_number)
+            .limit(limit)
+        )
+        return [(r.id, r.row_number, r.e164, r.is_mobile) for r in rows]
+
+    def apply_verdicts(
+        self,
+        verdicts: Sequence[tuple[int, ExclusionReason | None]],
+        *,
+        rule_version: str,
+        due_at: datetime,
+    ) -> None:
+        """Write cleaning verdicts: excluded with a reason, or READY and due at `due_at`."""
+        params = [
+            {
+                "id": cid,
+                "state": ContactState.EXCLUDED if reason else ContactState.READY,
+                "exclusion_reason": reason,
+                "rule_version": rule_version,
+                "next_attempt_at": None if reason else due_at,
+            }
+            for cid, reason in verdicts
+        ]
+        if params:
+            self.session.execute(update(orm.Contact), params)
+
+    def mark_trial_sample(self, campaign_id: int, size: int) -> int:
+        """Flag a spread sample of READY contacts as the trial; returns the sample size."""
+        ready = self.session.scalar(
+            select(func.count()).where(
+                orm.Contact.campaign_id == campaign_id,
+                orm.Contact.state == ContactState.READY,
+            )
+        )
+        if not ready or size <= 0:
+            return 0
+        step = max(1, ready // size)
+        # Every step-th row in list order spreads the sample across the whole list.
+        ids = list(
+            self.session.scalars(
+                select(orm.Contact.id)
+                .where(
+                    orm.Contact.campaign_id == campaign_id,
+                    orm.Contact.state == ContactState.READY,
+                )
+                .order_by(orm.Contact.row_number)
+            )
+        )[::step][:size]
+        for part in _chunks(ids):
+            self.session.execute(
+                update(orm.Contact).where(orm.Contact.id.in_(part)).values(is_trial=True)
+            )
+        return len(ids)
+
+    def claim_due(
+        self, campaign_id: int, *, now: datetime, limit: int, trial_only: bool
+    ) -> list[DialContact]:
+        """Claim READY contacts due by `now`, marking them DIALING (SKIP LOCKED on PostgreSQL)."""
+        conds = [
+            orm.Contact.campaign_id == campaign_id,
+            orm.Contact.state == ContactState.READY,
+            orm.Contact.next_attempt_at <= now,
+        ]
+        if trial_only:
+            conds.append(orm.Contact.is_trial.is_(True))
+        stmt = (
+            select(
+                orm.Contact.id,
+                orm.Contact.e164,
+                orm.Contact.attempts,
+                orm.Contact.last_disposition,
+                orm.Contact.disposition_streak,
+                orm.Contact.is_trial,
+            )
+            .where(*conds)
+            .order_by(orm.Contact.next_attempt_at, orm.Contact.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True, of=orm.Contact)
+        rows = self.session.execute(stmt).all()
+        claimed = [
+            DialContact(
+                r.id, r.e164, r.attempts, r.last_disposition, r.disposition_streak, r.is_trial
+            )
+            for r in rows
+        ]
+        for part in _chunks([c.id for c in claimed]):
+            self.session.execute(
+                update(orm.Contact)
+                .where(orm.Contact.id.in_(part))
+                .values(state=ContactState.DIALING)
+            )
+        return claimed
+
+    def release_claims(self, campaign_id: int) -> int:
+        """Return contacts left DIALING (after a crash or a pause) to READY."""
+        result = self.session.execute(
+            update(orm.Contact)
+            .where(
+                orm.Contact.campaign_id == campaign_id,
+                orm.Contact.state == ContactState.DIALING,
+            )
+            .values(state=ContactState.READY)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def next_due_at(self, campaign_id: int, *, trial_only: bool) -> datetime | None:
+        """The earliest due time among READY contacts."""
+        conds = [
+            orm.Contact.campaign_id == campaign_id,
+            orm.Contact.state == ContactState.READY,
+        ]
+        if trial_only:
+            conds.append(orm.Contact.is_trial.is_(True))
+        value: datetime | None = self.session.scalar(
+            select(func.min(orm.Contact.next_attempt_at)).where(*conds)
+        )
+        return value
+
+    def update_after_attempts(self, updates: Sequence[dict[str, Any]]) -> None:
+        """Bulk update contacts by primary key after their attempts were recorded."""
+        if updates:
+            self.session.execute(update(orm.Contact), list(updates))
+
+
+class SqlAlchemySubscriberRepository:
+    """Set-based look-ups in the operator's subscriber snapshot and contact history."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def statuses(self, numbers: Sequence[str]) -> dict[str, SubscriberStatus]:
+        """Subscriber status per known number."""
+        out: dict[str, SubscriberStatus] = {}
+        for part in _chunks(numbers):
+            rows = self.session.execute(
+                select(orm.Subscriber.msisdn, orm.Subscriber.status).where(
+                    orm.Subscriber.msisdn.in_(part)
+                )
+            )
+            out.update({m: SubscriberStatus(s) for m, s in rows})
+        return out
+
+    def holders(self, numbers: Sequence[str], service_ids: Sequence[int]) -> set[str]:
+        """Numbers that hold any of the given services."""
+        if not service_ids:
+            return set()
+        out: set[str] = set()
+        for part in _chunks(numbers):
+            out.update(
+                self.session.scalars(
+                    select(orm.Subscriber.msisdn)
+                    .join(
+                        orm.SubscriberService,
+                        orm.SubscriberService.subscriber_id == orm.Subscriber.id,
+                    )
+                    .where(
+                        orm.Subscriber.msisdn.in_(part),
+                        orm.SubscriberService.service_id.in_(service_ids),
+                    )
+                )
+            )
+        return out
+
+    def last_contacted(
+        self, numbers: Sequence[str], *, exclude_campaign: int
+    ) -> dict[str, datetime]:
+        """Most recent contact per number: operator history plus our other campaigns."""
+        out: dict[str, datetime] = {}
+        for part in _chunks(numbers):
+            hist = select(
+                orm.ContactHistory.msisdn.label("n"), orm.ContactHistory.contacted_at.label("t")
+            ).where(orm.ContactHistory.msisdn.in_(part))
+            ours = select(
+                orm.CallAttempt.e164.label("n"), orm.CallAttempt.dialed_at.label("t")
+            ).where(
+                orm.CallAttempt.e164.in_(part),
+                orm.CallAttempt.campaign_id != exclude_campaign,
+            )
+            u = union_all(hist, ours).subquery()
+            # max() over a union loses the column type; coerce it back so values come out aware.
+            latest = type_coerce(func.max(u.c.t), orm.UTCDateTime())
+            rows = self.session.execute(select(u.c.n, latest).group_by(u.c.n))
+            out.update({n: t for n, t in rows})
+        return out
+
+    def with_follow_ups(self, numbers: Sequence[str]) -> set[str]:
+        """Numbers with a prior follow-up record."""
+        out: set[str] = set()
+        for part in _chunks(numbers):
+            out.update(
+                self.session.scalars(
+                    select(orm.FollowUp.msisdn).where(orm.FollowUp.msisdn.in_(part)).distinct()
+                )
+            )
+        return out
+
+
+class SqlAlchemyDncRepository:
+    """Do-not-call entries, global or per campaign, honouring expiry."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def blocked(self, numbers: Sequence[str], *, campaign_id: int, now: datetime) -> set[str]:
+        """Numbers on the do-not-call list for this campaign right now."""
+        out: set[str] = set()
+        for part in _chunks(numbers):
+            out.update(
+                self.session.scalars(
+                    select(orm.DncEntry.e164).where(
+                        orm.DncEntry.e164.in_(part),
+                        or_(
+                            orm.DncEntry.campaign_id.is_(None),
+                            orm.DncEntry.campaign_id == campaign_id,
+                        ),
+                        or_(orm.DncEntry.expires_at.is_(None), orm.DncEntry.expires_at > now),
+                    )
+                )
+            )
+        return out
+
+    def add_many(self, entries: Sequence[tuple[str, str]], *, now: datetime) -> None:
+        """Add global entries (number, reason) effective at once."""
+        if entries:
+            self.session.execute(
+                insert(orm.DncEntry),
+                [
+                    {"e164": n, "reason": r, "campaign_id": None, "created_at": now}
+                    for n, r in entries
+                ],
+            )
+
+
+class SqlAlchemyAttemptRepository:
+    """Call attempts and the aggregates built from them."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert attempts whose idempotency key is new; returns how many were written."""
+        if not rows:
+            return 0
+        keys = [r["idempotency_key"] for r in rows]
+        existing: set[str] = set()
+        for part in _chunks(keys):
+            existing.update(
+                self.session.scalars(
+                    select(orm.CallAttempt.idempotency_key).where(
+                        orm.CallAttempt.idempotency_key.in_(part)
+                    )
+                )
+            )
+        fresh = [r for r in rows if r["idempotency_key"] not in existing]
+        if fresh:
+            self.session.execute(insert(orm.CallAttempt), fresh)
+        return len(fresh)
+
+    def counts(
+        self,
+        campaign_id: int,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        phase: Phase | None = None,
+    ) -> tuple[dict[Disposition, int], int, int]:
+        """(attempts by disposition, distinct contacts dialled, talk seconds) in a period."""
+        conds = [orm.CallAttempt.campaign_id == campaign_id]
+        if start is not None:
+            conds.append(orm.CallAttempt.dialed_at >= start)
+        if end is not None:
+            conds.append(orm.CallAttempt.dialed_at < end)
+        if phase is not None:
+            conds.append(orm.CallAttempt.phase == phase)
+        by = {
+            Disposition(d): n
+            for d, n in self.session.execute(
+                select(orm.CallAttempt.disposition, func.count())
+                .where(*conds)
+                .group_by(orm.CallAttempt.disposition)
+            )
+        }
+        # A contact counts as dialled once it had an attempt that counts (not NETWORK_FAIL).
+        dialled, talk = self.session.execute(
+            select(
+                func.count(func.distinct(orm.CallAttempt.contact_id)).filter(
+                    orm.CallAttempt.counts_as_attempt.is_(True)
+                ),
+                func.coalesce(func.sum(orm.CallAttempt.talk_seconds), 0),
+            ).where(*conds)
+        ).one()
+        return by, int(dialled), int(talk)
+
+    def masked_samples(
+        self, campaign_id: int, disposition: Disposition, *, start: datetime, end: datetime
+    ) -> list[tuple[str, datetime, str | None]]:
+        """(number, time, note) of attempts with one disposition; callers mask the number."""
+        rows = self.session.execute(
+            select(orm.CallAttempt.e164, orm.CallAttempt.dialed_at, orm.CallAttempt.note)
+            .where(
+                orm.CallAttempt.campaign_id == campaign_id,
+                orm.CallAttempt.disposition == disposition,
+                orm.CallAttempt.dialed_at >= start,
+                orm.CallAttempt.dialed_at < end,
+            )
+            .order_by(orm.CallAttempt.dialed_at)
+            .limit(50)
+        )
+        return [(r.e164, r.dialed_at, r.note) for r in rows]
+
+    def refusal_reasons(self, campaign_id: int, *, limit: int = 5) -> list[tuple[str, int]]:
+        """Most frequent refusal notes of a campaign."""
+        rows = self.session.execute(
+            select(orm.CallAttempt.note, func.count().label("n"))
+            .where(
+                orm.CallAttempt.campaign_id == campaign_id,
+                orm.CallAttempt.disposition == Disposition.REFUSED,
+                orm.CallAttempt.note.is_not(None),
+            )
+            .group_by(orm.CallAttempt.note)
+            .order_by(func.count().desc(), orm.CallAttempt.note)
+            .limit(limit)
+        )
+        return [(str(r.note), int(r.n)) for r in rows]
+
+
+class SqlAlchemyReportRepository:
+    """Daily reports and their delivery state."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def upsert(self, campaign_id: int, day: date, payload: dict[str, Any], *, now: datetime) -> int:
+        """Store a day's report, replacing an earlier version of the same day."""
+        row = self.session.scalar(
+            select(orm.DailyReport).where(
+                orm.DailyReport.campaign_id == campaign_id, orm.DailyReport.report_date == day
+            )
+        )
+        if row is None:
+            row = orm.DailyReport(
+                campaign_id=campaign_id,
+                report_date=day,
+                payload=payload,
+                delivery_status=DeliveryStatus.PENDING,
+                delivery_attempts=0,
+                created_at=now,
+            )
+            self.session.add(row)
+        else:
+            row.payload = payload
+            row.delivery_status = DeliveryStatus.PENDING
+        self.session.flush()
+        return row.id
+
+    def get(self, report_id: int) -> tuple[int, date, dict[str, Any], DeliveryStatus]:
+        """(campaign id, date, payload, delivery status) of one report."""
+        row = self.session.get(orm.DailyReport, report_id)
+        if row is None:
+            raise NotFoundError(f"report {report_id} does not exist")
+        return row.campaign_id, row.report_date, dict(row.payload), row.delivery_status
+
+    def mark(
+        self,
+        report_id: int,
+        *,
+        status: DeliveryStatus,
+        now: datetime,
+        error: str | None = None,
+        file_path: str | None = None,
+        attempted: bool = False,
+    ) -> None:
+        """Record a delivery outcome and, when given, where the file was written."""
+        values: dict[str, Any] = {"delivery_status": status, "last_error": error}
+        if attempted:
+            values["delivery_attempts"] = orm.DailyReport.delivery_attempts + 1
+        if status is DeliveryStatus.DELIVERED:
+            values["delivered_at"] = now
+        if file_path is not None:
+            values["file_path"] = file_path
+        self.session.execute(
+            update(orm.DailyReport).where(orm.DailyReport.id == report_id).values(**values)
+        )
+
+    def list_for(self, campaign_id: int) -> list[dict[str, Any]]:
+        """Every stored report of a campaign in date order, with its delivery state."""
+        rows = self.session.scalars(
+            select(orm.DailyReport)
+            .where(orm.DailyReport.campaign_id == campaign_id)
+            .order_by(orm.DailyReport.report_date)
+        )
+        return [
+            {
+                "id": r.id,
+                "date": r.report_date,
+                "payload": r.payload,
+                "delivery_status": r.delivery_status,
+                "delivery_attempts": r.delivery_attempts,
+                "last_error": r.last_error,
+                "file_path": r.file_path,
+            }
+            for r in rows
+        ]
+
+
+class SqlAlchemyAuditLog:
+    """Append-only audit entries."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def append(
+        self,
+        *,
+        actor: str,
+        entity: str,
+        entity_id: int | None,
+        action: str,
+        at: datetime,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Write one entry."""
+        self.session.add(
+            orm.AuditEntry(
+                at=at,
+                actor=actor,
+                entity=entity,
+                entity_id=entity_id,
+                action=action,
+                from_state=from_state,
+                to_state=to_state,
+                detail=detail,
+            )
+        )
+
+    def for_entity(self, entity: str, entity_id: int) -> list[dict[str, Any]]:
+        """Entries of one entity in the order they were written."""
+        rows = self.session.scalars(
+            select(orm.AuditEntry)
+            .where(orm.AuditEntry.entity == entity, orm.AuditEntry.entity_id == entity_id)
+            .order_by(orm.AuditEntry.id)
+        )
+        return [
+            {
+                "at": r.at,
+                "actor": r.actor,
+                "action": r.action,
+                "from_state": r.from_state,
+                "to_state": r.to_state,
+                "detail": r.detail,
+            }
+            for r in rows
+        ]
