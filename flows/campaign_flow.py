@@ -1,0 +1,221 @@
+"""The campaign flow: carries one campaign from its current state as far as it can go.
+
+Each stage is one task over a batch (the whole list for cleaning, an hour of calls for
+dialing). The flow is state-driven, so running it again after a pause, an approval or
+a crash continues where the campaign stands; per-call state and idempotency keys
+live in our tables, so nothing is repeated.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+
+from campaigns import reporting, services
+from campaigns.dialing import run_slice
+from campaigns.model import CampaignRecord, Phase
+from campaigns.model import CampaignState as S
+from flows import progress
+from flows.bootstrap import bootstrap
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@task
+def feasibility_task(campaign_id: int) -> dict[str, Any]:
+    """Run the feasibility check and publish it as an artifact."""
+    report = services.run_feasibility(uow=bootstrap().uow(), campaign_id=campaign_id, now=_now())
+    lines = [f"# Feasibility of campaign {campaign_id}: **{report['verdict']}**", ""]
+    lines += [f"- {r}" for r in report["reasons"]]
+    lines += [f"- suggestion: {s}" for s in report["suggestions"]]
+    create_markdown_artifact("\n".join(lines), key=f"feasibility-{campaign_id}")
+    return report
+
+
+@task
+def clean_task(campaign_id: int) -> dict[str, int]:
+    """Clean the whole list in batches and give the campaign its script."""
+    app = bootstrap()
+    summary = services.clean(uow=app.uow(), campaign_id=campaign_id, now=_now())
+    services.assign_script(uow=app.uow(), campaign_id=campaign_id, now=_now())
+    return summary
+
+
+@task
+def trial_sample_task(campaign_id: int) -> int:
+    """Pick the trial sample."""
+    return services.start_trial(uow=bootstrap().uow(), campaign_id=campaign_id, now=_now())
+
+
+@task
+def dial_task(campaign_id: int, phase: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """Dial one slice of time (about an hour) and record its end on the campaign."""
+    app = bootstrap()
+    summary = run_slice(
+        uow=app.uow(),
+        dialer=app.dialer(seed=campaign_id * 1_000_003 + int(start.timestamp()) // 3600),
+        campaign_id=campaign_id,
+        phase=Phase(phase),
+        start=start,
+        end=end,
+    )
+    with app.uow() as uow:
+        uow.campaigns.update(campaign_id, now=_now(), dialed_until=end)
+        uow.commit()
+    return {"attempts": summary.attempts, "successes": summary.successes}
+
+
+@task
+def review_trial_task(campaign_id: int) -> dict[str, Any]:
+    """Measure the trial against its thresholds."""
+    return services.review_trial(uow=bootstrap().uow(), campaign_id=campaign_id, now=_now())
+
+
+@task(retries=2, retry_delay_seconds=5)
+def daily_report_task(campaign_id: int, day: date) -> dict[str, Any]:
+    """Build, store, write and deliver one day's feedback."""
+    app = bootstrap()
+    report_id, payload = reporting.build_daily_report(
+        uow=app.uow(), campaign_id=campaign_id, day=day, now=_now()
+    )
+    status = reporting.deliver_report(
+        uow=app.uow(),
+        report_id=report_id,
+        sender=app.sender(),
+        reports_dir=app.settings.reports_dir,
+        now=_now(),
+    )
+    d, c = payload["day"], payload["cumulative"]
+    create_markdown_artifact(
+        f"# Campaign {campaign_id}, {day}\n\n"
+        f"| | day | cumulative |\n|---|---|---|\n"
+        + "".join(
+            f"| {k} | {d[k]} | {c[k]} |\n"
+            for k in ("attempts", "connected", "right_party", "successes", "completion")
+        ),
+        key=f"feedback-{campaign_id}-{day.isoformat()}",
+    )
+    return payload | {"delivery": status.value}
+
+
+def _slices(day: date, campaign: Any, hours_per_slice: int = 1) -> list[tuple[datetime, datetime]]:
+    open_, close = services.day_window(day, campaign.calling_hours, campaign.branch_timezone)
+    out = []
+    t = open_
+    while t < close:
+        out.append((t, min(close, t + timedelta(hours=hours_per_slice))))
+        t += timedelta(hours=hours_per_slice)
+    return out
+
+
+def _dial_days(campaign_id: int, phase: Phase, *, trial_hours: int = 2) -> str:
+    """Dial slice by slice, reporting after each day; stop on pause, cancel or exhaustion."""
+    app = bootstrap()
+    simulated = app.dialer().simulated_time
+    campaign = services.get_campaign(uow=app.uow(), campaign_id=campaign_id)
+    for day in services.dialing_days(campaign):
+        slices = _slices(day, campaign)
+        if phase is Phase.TRIAL:
+            slices = slices[:trial_hours]
+        dialed_today = False
+        for start, end in slices:
+            floor = campaign.dialed_until or start
+            if not simulated:
+                floor = max(floor, _now())
+            if end <= floor:
+                continue
+            result = dial_task(campaign_id, phase.value, max(start, floor), end)
+            dialed_today = True
+            progress.emit("slice", campaign_id=campaign_id, phase=phase.value, end=end, **result)
+            campaign = services.get_campaign(uow=app.uow(), campaign_id=campaign_id)
+            if campaign.state not in (S.LIVE, S.TRIAL):
+                break
+            if services.contacts_remaining(uow=app.uow(), campaign_id=campaign_id) == 0:
+                break
+            if phase is Phase.TRIAL and _trial_done(campaign_id):
+                break
+        if dialed_today:
+            payload = daily_report_task(campaign_id, day)
+            progress.emit("day", campaign_id=campaign_id, phase=phase.value, report=payload)
+        if campaign.state not in (S.LIVE, S.TRIAL):
+            return campaign.state.value
+        if services.contacts_remaining(uow=app.uow(), campaign_id=campaign_id) == 0:
+            return "exhausted"
+        if phase is Phase.TRIAL:
+            return "trial-done"
+    return "window-ended"
+
+
+def _trial_done(campaign_id: int) -> bool:
+    with bootstrap().uow() as uow:
+        return uow.contacts.next_due_at(campaign_id, trial_only=True) is None
+
+
+@flow(name="campaign", log_prints=True)
+def campaign_flow(
+    campaign_id: int, auto_approve: bool = False, auto_go: bool = True, actor: str = "flow"
+) -> str:
+    """Carry a campaign through feasibility, approval, cleaning, trial, live and feedback."""
+    app = bootstrap()
+
+    def get() -> CampaignRecord:
+        return services.get_campaign(uow=app.uow(), campaign_id=campaign_id)
+
+    state = get().state
+    if state is S.SUBMITTED:
+        feasibility_task(campaign_id)
+        state = get().state
+    if state is S.FEASIBILITY:
+        if not auto_approve:
+            return "awaiting approval"
+        services.decide(
+            uow=app.uow(),
+            campaign_id=campaign_id,
+            approve=True,
+            actor=f"{actor}:auto-approve",
+            now=_now(),
+            note="auto-approved on request",
+        )
+        state = get().state
+    if state is S.APPROVED:
+        progress.emit("cleaning", campaign_id=campaign_id)
+        clean_task(campaign_id)
+        state = get().state
+    if state is S.READY:
+        trial_sample_task(campaign_id)
+        state = get().state
+    if state is S.TRIAL:
+        _dial_days(campaign_id, Phase.TRIAL)
+        review = review_trial_task(campaign_id)
+        progress.emit("trial", campaign_id=campaign_id, review=review)
+        if not (review["go"] and auto_go):
+            return "awaiting go/no-go"
+        services.transition(
+            uow=app.uow(),
+            campaign_id=campaign_id,
+            target=S.LIVE,
+            actor=f"{actor}:trial-gate",
+            now=_now(),
+            detail={"trial": "passed"},
+        )
+        state = S.LIVE
+    if state is S.TRIAL_REVIEW:
+        return "awaiting go/no-go"
+    if state is S.LIVE:
+        outcome = _dial_days(campaign_id, Phase.LIVE)
+        if outcome in ("exhausted", "window-ended"):
+            services.transition(
+                uow=app.uow(),
+                campaign_id=campaign_id,
+                target=S.COMPLETED,
+                actor=actor,
+                now=_now(),
+                detail={"reason": outcome},
+            )
+        state = get().state
+    return state.value

@@ -1,0 +1,227 @@
+"""`outbound demo`: a synthetic operator, one branch request, every stage on the simulator."""
+
+from __future__ import annotations
+
+import csv
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from campaigns import services
+from campaigns.intake import iter_rows, open_list
+from campaigns.model import CampaignRequestDraft
+from campaigns.storage.bulk import load_operator, load_reference
+from campaigns.synthetic import Operator, generate_operator, generate_request_list
+from flows import migrate, progress
+from flows.bootstrap import App
+from flows.receiver import WebhookReceiver
+
+
+def reset_schema(app: App) -> None:
+    """Drop and rebuild the schema through Alembic."""
+    migrate.downgrade(app.engine, "base")
+    migrate.upgrade(app.engine)
+
+
+def seed(app: App, *, subscribers: int, now: datetime, webhook: str | None) -> Operator:
+    """Load the synthetic operator."""
+    op = generate_operator(subscribers, now=now)
+    with app.engine.begin() as conn:
+        load_reference(conn, now=now, webhooks={"GZ": webhook} if webhook else None)
+        load_operator(conn, op, now=now)
+    return op
+
+
+def write_list(app: App, op: Operator, size: int) -> Path:
+    """The branch's export as Excel would save it in China: GB18030 CSV, Chinese headers."""
+    path = app.settings.data_dir / "demo" / "gz_5g_request.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = list(generate_request_list(op, size))
+    with path.open("w", encoding="gb18030", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def run_demo(
+    app: App, *, subscribers: int = 100_000, contacts: int = 20_000, console: Console | None = None
+) -> dict[str, Any]:
+    """Run the whole mission once and print what happened at each stage."""
+    from flows.campaign_flow import campaign_flow
+
+    out = console or Console()
+    t0 = time.perf_counter()
+    now = datetime.now(UTC)
+    today = now.astimezone().date()
+    with (
+        WebhookReceiver() as receiver,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=out,
+            transient=False,
+        ) as bar,
+    ):
+        step = bar.add_task("1/5 database schema (Alembic)", total=1)
+        reset_schema(app)
+        bar.update(step, completed=1)
+        step = bar.add_task(f"2/5 synthetic operator: {subscribers:,} subscribers", total=1)
+        op = seed(app, subscribers=subscribers, now=now, webhook=receiver.url)
+        bar.update(step, completed=1)
+        step = bar.add_task(f"3/5 branch GZ submits {contacts:,} contacts", total=1)
+        list_path = write_list(app, op, contacts)
+        lf = open_list(list_path)
+        result = services.submit_request(
+            uow=app.uow(),
+            draft=CampaignRequestDraft(
+                branch_code="GZ",
+                offer_code="5G_PLUS_59",
+                target_group="4G 用户，月消费 50-80 元 / 4G users spending 50-80 yuan",
+                requested_contacts=contacts,
+                goal_activations=800,
+                window_start=today,
+                window_end=today + timedelta(days=6),
+                month=today.strftime("%Y-%m"),
+                submitted_by="gz-marketing",
+            ),
+            rows=iter_rows(lf),
+            file_digest=lf.digest,
+            list_filename=list_path.name,
+            now=now,
+        )
+        bar.update(step, completed=1)
+        days = bar.add_task("4/5 campaign flow: feasibility → cleaning → trial → live", total=7)
+        day_reports: list[dict[str, Any]] = []
+
+        def on_event(event: str, data: dict[str, Any]) -> None:
+            if event == "day":
+                day_reports.append(data["report"])
+                bar.update(days, completed=len({r["date"] for r in day_reports}))
+
+        unsubscribe = progress.subscribe(on_event)
+        try:
+            final_state = campaign_flow(
+                result.campaign_id, auto_approve=True, auto_go=True, actor="demo"
+            )
+        finally:
+            unsubscribe()
+        bar.update(days, total=len({r["date"] for r in day_reports}))
+        step = bar.add_task("5/5 feedback delivered to the branch webhook", total=1)
+        bar.update(step, completed=1)
+        deliveries = len(receiver.received)
+
+    campaign = services.get_campaign(uow=app.uow(), campaign_id=result.campaign_id)
+    _print_summary(out, result, campaign, day_reports, deliveries, receiver.url)
+    elapsed = time.perf_counter() - t0
+    out.print(
+        f"\n[bold]Campaign {campaign.id} ended {final_state}[/] in {elapsed:.1f} s wall time."
+    )
+    out.print(
+        "Open the dashboard with:  [bold cyan]outbound dashboard[/]"
+        + (
+            ""
+            if app.settings.database_url.startswith("sqlite:///data/")
+            else f"  (with OUTBOUND_DATABASE_URL={app.settings.database_url})"
+        )
+    )
+    return {
+        "campaign_id": campaign.id,
+        "state": final_state,
+        "days": day_reports,
+        "deliveries": deliveries,
+        "elapsed": elapsed,
+    }
+
+
+def _print_summary(
+    out: Console,
+    result: services.SubmitResult,
+    campaign: Any,
+    day_reports: list[dict[str, Any]],
+    deliveries: int,
+    url: str,
+) -> None:
+    out.print(
+        f"\n[bold]Request[/]: {result.rows:,} rows, {result.valid_numbers:,} valid numbers, "
+        f"{len(result.problems):,} rows with problems (e.g. "
+        + ", ".join(f"row {p.row_number}: {p.reason}" for p in result.problems[:3])
+        + ")"
+    )
+    feas = campaign.feasibility or {}
+    out.print(
+        f"[bold]Feasibility[/]: {feas.get('verdict')} — " + "; ".join(feas.get("reasons", []))
+    )
+    table = Table(title="Exclusions (cleaning)", show_lines=False)
+    table.add_column("reason")
+    table.add_column("contacts", justify="right")
+    for reason, n in (campaign.cleaning_summary or {}).items():
+        table.add_row(reason, f"{n:,}")
+    out.print(table)
+
+    by_day: dict[str, dict[str, Any]] = {}
+    for r in day_reports:
+        by_day[r["date"]] = r  # the last report of a day is the complete one
+    daily = Table(title="Daily feedback to branch GZ (one row per simulated day)")
+    for col in (
+        "date",
+        "attempts",
+        "dialled",
+        "connected",
+        "RPC",
+        "successes",
+        "conv/RPC",
+        "complaints",
+        "completion",
+        "delivery",
+    ):
+        daily.add_column(col, justify="right")
+    for day, r in sorted(by_day.items()):
+        d = r["day"]
+        daily.add_row(
+            day,
+            f"{d['attempts']:,}",
+            f"{d['records_dialled']:,}",
+            f"{d['connected']:,}",
+            f"{d['right_party']:,}",
+            f"{d['successes']:,}",
+            f"{d['conversion_per_rpc']:.1%}",
+            str(d["complaints"]),
+            f"{r['completion']:.0%}",
+            r.get("delivery", ""),
+        )
+    out.print(daily)
+    if by_day:
+        last = by_day[max(by_day)]
+        c = last["cumulative"]
+        funnel = Table(title="Funnel (cumulative)")
+        funnel.add_column("stage")
+        funnel.add_column("count", justify="right")
+        funnel.add_column("rate", justify="right")
+        rows = [
+            ("records loaded", c["records_loaded"], ""),
+            ("callable after cleaning", c["records_callable"], ""),
+            ("records dialled", c["records_dialled"], ""),
+            ("attempts", c["attempts"], ""),
+            ("connected (live + machine)", c["connected"], f"{c['connect_rate']:.1%} of attempts"),
+            ("live contacts", c["live_contacts"], f"{c['contact_rate']:.1%} of attempts"),
+            ("account holder verified (RPC)", c["right_party"], f"{c['rpc_rate']:.1%} of live"),
+            ("pitched", c["pitched"], ""),
+            ("success (办理成功)", c["successes"], f"{c['conversion_per_rpc']:.1%} of RPC"),
+        ]
+        for name, n, rate in rows:
+            funnel.add_row(name, f"{n:,}", rate)
+        out.print(funnel)
+        out.print(
+            f"Goal {last['goal_activations']:,} activations: {c['successes']:,} reached "
+            f"({last['completion']:.0%}). Top refusal reasons: "
+            + ", ".join(f"{r['reason']} ({r['count']})" for r in last["top_refusal_reasons"][:3])
+        )
+    out.print(f"Webhook deliveries received by the branch receiver at {url}: {deliveries}")

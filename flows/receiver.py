@@ -1,0 +1,54 @@
+"""A small real HTTP receiver for branch webhooks, used by the demo and the tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class WebhookReceiver:
+    """Listens on 127.0.0.1, records every POSTed JSON body with its headers."""
+
+    def __init__(self, *, fail_first: int = 0) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.fail_first = fail_first
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                with receiver._lock:
+                    if receiver.fail_first > 0:
+                        receiver.fail_first -= 1
+                        self.send_response(503)
+                        self.end_headers()
+                        return
+                    receiver.received.append(
+                        {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
+                    )
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The URL to POST to."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/feedback"
+
+    def __enter__(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
