@@ -1,0 +1,139 @@
+"""Small builders for test data: a tiny operator whose every subscriber has a known fate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from campaigns import services
+from campaigns.model import CampaignRequestDraft, SubscriberStatus
+from campaigns.storage.bulk import load_operator, load_reference
+from campaigns.synthetic import Operator, SubscriberRow
+from flows.bootstrap import App
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
+TODAY = date(2026, 11, 25)
+
+
+def number(i: int) -> str:
+    """A valid Chinese mobile number, distinct for each i."""
+    return f"+86138{i:08d}"
+
+
+@dataclass(frozen=True)
+class Fates:
+    """Numbers seeded so that each cleaning rule excludes exactly one of them."""
+
+    active: tuple[str, ...]
+    suspended: str
+    cancelled: str
+    holds_offer: str
+    holds_exclusive: str
+    recent: str
+    follow_up: str
+    dnc: str
+    unknown: str
+
+
+def seed_operator(
+    app: App, *, active: int = 40, now: datetime = NOW, webhook: str | None = None, agents: int = 5
+) -> Fates:
+    """Reference data plus a handful of subscribers with one fate each."""
+    actives = tuple(number(i) for i in range(active))
+    special = {
+        name: number(1000 + k)
+        for k, name in enumerate(
+            (
+                "suspended",
+                "cancelled",
+                "holds_offer",
+                "holds_exclusive",
+                "recent",
+                "follow_up",
+                "dnc",
+            )
+        )
+    }
+    rows = [SubscriberRow(n, SubscriberStatus.ACTIVE, "family", "GZ", ()) for n in actives]
+    rows += [
+        SubscriberRow(special["suspended"], SubscriberStatus.SUSPENDED, "family", "GZ", ()),
+        SubscriberRow(special["cancelled"], SubscriberStatus.CANCELLED, "family", "GZ", ()),
+        SubscriberRow(
+            special["holds_offer"], SubscriberStatus.ACTIVE, "family", "GZ", ("5G_PLUS_59",)
+        ),
+        SubscriberRow(
+            special["holds_exclusive"], SubscriberStatus.ACTIVE, "family", "GZ", ("5G_PLUS_99",)
+        ),
+        SubscriberRow(special["recent"], SubscriberStatus.ACTIVE, "family", "GZ", ()),
+        SubscriberRow(special["follow_up"], SubscriberStatus.ACTIVE, "family", "GZ", ()),
+        SubscriberRow(special["dnc"], SubscriberStatus.ACTIVE, "family", "GZ", ()),
+    ]
+    op = Operator(
+        subscribers=rows,
+        history=[(special["recent"], now - timedelta(days=3))],
+        follow_ups=[(special["follow_up"], now - timedelta(days=90))],
+        dnc=[special["dnc"]],
+    )
+    with app.engine.begin() as conn:
+        load_reference(conn, now=now, agents=agents, webhooks={"GZ": webhook} if webhook else None)
+        load_operator(conn, op, now=now)
+    return Fates(active=actives, unknown=number(5000), **special)
+
+
+def draft(**overrides: object) -> CampaignRequestDraft:
+    """A valid request for branch GZ and offer 5G_PLUS_59."""
+    fields: dict[str, object] = {
+        "branch_code": "GZ",
+        "offer_code": "5G_PLUS_59",
+        "target_group": "4G users",
+        "requested_contacts": 100,
+        "goal_activations": 1,
+        "window_start": TODAY,
+        "window_end": TODAY + timedelta(days=2),
+        "month": "2026-11",
+        "submitted_by": "test-branch",
+    }
+    fields.update(overrides)
+    return CampaignRequestDraft(**fields)  # type: ignore[arg-type]
+
+
+def list_rows(
+    fates: Fates, *, extra: list[str] | None = None
+) -> list[tuple[int, str, dict[str, str] | None]]:
+    """A list with every fate once, a duplicate, an invalid number, and the actives."""
+    raws = [f"'{n[3:]}" for n in fates.active]
+    raws += [
+        fates.suspended,
+        fates.cancelled,
+        fates.holds_offer,
+        fates.holds_exclusive,
+        fates.recent,
+        fates.follow_up,
+        fates.dnc,
+        fates.unknown,
+    ]
+    raws += [fates.active[0][3:].replace("138", "138-", 1), "12345", *(extra or [])]
+    return [(i + 2, raw, {"name": f"c{i}"}) for i, raw in enumerate(raws)]
+
+
+def submitted(app: App, fates: Fates, **overrides: object) -> int:
+    """Submit the standard list; returns the campaign id."""
+    result = services.submit_request(
+        uow=app.uow(),
+        draft=draft(**overrides),
+        rows=list_rows(fates),
+        file_digest="digest",
+        list_filename="list.csv",
+        now=NOW,
+    )
+    return result.campaign_id
+
+
+def ready_campaign(app: App, fates: Fates) -> int:
+    """A campaign taken through feasibility, approval and cleaning."""
+    cid = submitted(app, fates)
+    services.run_feasibility(uow=app.uow(), campaign_id=cid, now=NOW)
+    services.decide(uow=app.uow(), campaign_id=cid, approve=True, actor="reviewer", now=NOW)
+    services.clean(uow=app.uow(), campaign_id=cid, now=NOW)
+    services.assign_script(uow=app.uow(), campaign_id=cid, now=NOW)
+    return cid

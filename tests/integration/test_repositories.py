@@ -1,0 +1,129 @@
+"""Repositories on SQLite and PostgreSQL: the caller commits, claims, idempotency, DNC, audit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from builders import NOW, ready_campaign, seed_operator, submitted
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from campaigns.model import ContactState, Disposition, Phase
+from campaigns.storage import orm
+from campaigns.storage.orm import AppendOnlyViolation
+from flows.bootstrap import App
+
+
+def test_nothing_is_saved_without_commit(app: App) -> None:
+    fates = seed_operator(app)
+    with app.uow() as uow:
+        uow.dnc.add_many([(fates.active[0], "test")], now=NOW)
+    with app.uow() as uow:
+        assert uow.dnc.blocked([fates.active[0]], campaign_id=1, now=NOW) == set()
+        uow.dnc.add_many([(fates.active[0], "test")], now=NOW)
+        uow.commit()
+    with app.uow() as uow:
+        assert uow.dnc.blocked([fates.active[0]], campaign_id=1, now=NOW) == {fates.active[0]}
+
+
+def test_dnc_expiry_and_campaign_scope(app: App) -> None:
+    fates = seed_operator(app)
+    cid = submitted(app, fates)
+    a, b, c = fates.active[:3]
+    with app.engine.begin() as conn:
+        conn.execute(
+            orm.DncEntry.__table__.insert(),
+            [
+                {
+                    "e164": a,
+                    "reason": "expired",
+                    "created_at": NOW - timedelta(days=9),
+                    "expires_at": NOW - timedelta(days=1),
+                    "campaign_id": None,
+                },
+                {
+                    "e164": b,
+                    "reason": "this campaign",
+                    "created_at": NOW,
+                    "expires_at": None,
+                    "campaign_id": cid,
+                },
+            ],
+        )
+    with app.uow() as uow:
+        assert uow.dnc.blocked([a, b, c], campaign_id=cid, now=NOW) == {b}
+        assert uow.dnc.blocked([a, b, c], campaign_id=cid + 1, now=NOW) == set()
+
+
+def test_claims_mark_contacts_and_are_released(app: App) -> None:
+    fates = seed_operator(app)
+    cid = ready_campaign(app, fates)
+    with app.uow() as uow:
+        first = uow.contacts.claim_due(cid, now=NOW, limit=10, trial_only=False)
+        second = uow.contacts.claim_due(cid, now=NOW, limit=10, trial_only=False)
+        uow.commit()
+    assert len(first) == 10 and len(second) == 10
+    assert not {c.id for c in first} & {c.id for c in second}
+    with app.uow() as uow:
+        assert uow.contacts.count_by_state(cid)[ContactState.DIALING] == 20
+        assert uow.contacts.release_claims(cid) == 20
+        uow.commit()
+    with app.uow() as uow:
+        assert ContactState.DIALING not in uow.contacts.count_by_state(cid)
+
+
+def test_attempts_are_idempotent_by_key(app: App) -> None:
+    fates = seed_operator(app)
+    cid = ready_campaign(app, fates)
+    with app.uow() as uow:
+        contact = uow.contacts.claim_due(cid, now=NOW, limit=1, trial_only=False)[0]
+        row = {
+            "idempotency_key": f"{cid}:{contact.id}:1.0",
+            "campaign_id": cid,
+            "contact_id": contact.id,
+            "e164": contact.e164,
+            "agent_id": None,
+            "attempt_no": 1,
+            "phase": Phase.LIVE,
+            "disposition": Disposition.BUSY,
+            "counts_as_attempt": True,
+            "dialed_at": NOW,
+            "answered_at": None,
+            "ended_at": NOW + timedelta(seconds=3),
+            "ring_seconds": 3.0,
+            "talk_seconds": 0.0,
+            "wrap_seconds": 0.0,
+            "note": None,
+        }
+        assert uow.attempts.add_many([row]) == 1
+        assert uow.attempts.add_many([row]) == 0
+        uow.commit()
+    with app.uow() as uow:
+        by, dialled, _ = uow.attempts.counts(cid)
+        assert by == {Disposition.BUSY: 1} and dialled == 1
+
+
+def test_audit_log_is_append_only(app: App) -> None:
+    fates = seed_operator(app)
+    submitted(app, fates)
+    with app.uow() as uow:
+        entry = uow.session.scalars(select(orm.AuditEntry)).first()
+        assert entry is not None and entry.action == "submitted"
+        entry.actor = "someone else"
+        with pytest.raises(AppendOnlyViolation):
+            uow.session.flush()
+    if app.engine.dialect.name == "postgresql":
+        with pytest.raises(DBAPIError, match="append-only"), app.engine.begin() as conn:
+            conn.execute(text("UPDATE audit_log SET actor = 'x'"))
+        with pytest.raises(DBAPIError, match="append-only"), app.engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_log"))
+
+
+def test_last_contacted_merges_history_and_our_attempts(app: App) -> None:
+    fates = seed_operator(app)
+    with app.uow() as uow:
+        last = uow.subscribers.last_contacted([fates.recent, fates.active[0]], exclude_campaign=0)
+    assert set(last) == {fates.recent}
+    assert last[fates.recent] == NOW - timedelta(days=3)
+    assert last[fates.recent].tzinfo is not None

@@ -1,0 +1,274 @@
+"""Use cases end to end on both databases: intake, feasibility, decisions, cleaning, dialing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from builders import NOW, TODAY, draft, list_rows, ready_campaign, seed_operator, submitted
+from sqlalchemy import func, select
+
+from campaigns import services
+from campaigns.dialing import run_slice
+from campaigns.errors import IllegalTransition, NotFoundError, ValidationError
+from campaigns.model import CampaignState, ContactState, ExclusionReason, Phase
+from campaigns.storage import orm
+from dialer_adapters.simulator import SimulatedDialer
+from flows.bootstrap import App
+
+
+def _count(app: App, model: type) -> int:
+    with app.uow() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_submit_stores_request_contacts_and_audit(app: App) -> None:
+    fates = seed_operator(app)
+    result = services.submit_request(
+        uow=app.uow(),
+        draft=draft(),
+        rows=list_rows(fates),
+        file_digest="d",
+        list_filename="l.csv",
+        now=NOW,
+    )
+    assert not result.duplicate
+    assert result.rows == len(list_rows(fates))
+    assert [p.reason for p in result.problems] == ["INVALID_NUMBER"]
+    c = services.get_campaign(uow=app.uow(), campaign_id=result.campaign_id)
+    assert c.state is CampaignState.SUBMITTED and c.branch_code == "GZ"
+
+
+def test_same_request_twice_is_one_request(app: App) -> None:
+    fates = seed_operator(app)
+    kwargs = dict(
+        draft=draft(), rows=list_rows(fates), file_digest="d", list_filename="l.csv", now=NOW
+    )
+    first = services.submit_request(uow=app.uow(), **kwargs)  # type: ignore[arg-type]
+    again = services.submit_request(uow=app.uow(), **kwargs)  # type: ignore[arg-type]
+    assert again.duplicate and again.campaign_id == first.campaign_id
+    assert _count(app, orm.CampaignRequest) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"branch_code": "XX"}, "unknown branch 'XX'"),
+        ({"offer_code": "NOPE"}, "unknown offer 'NOPE'"),
+        (
+            {"window_end": TODAY - timedelta(days=1), "window_start": TODAY - timedelta(days=3)},
+            "in the past",
+        ),
+        ({"window_end": TODAY, "window_start": TODAY + timedelta(days=2)}, "reversed"),
+        ({"goal_activations": 0}, "at least 1 activation"),
+        ({"month": "11/2026"}, "month must look like"),
+    ],
+)
+def test_bad_requests_are_rejected_and_write_nothing(app: App, change: dict, message: str) -> None:
+    fates = seed_operator(app)
+    with pytest.raises((ValidationError, NotFoundError), match=message):
+        services.submit_request(
+            uow=app.uow(),
+            draft=replace(draft(), **change),
+            rows=list_rows(fates),
+            file_digest="d",
+            list_filename="l.csv",
+            now=NOW,
+        )
+    assert _count(app, orm.CampaignRequest) == 0
+    assert _count(app, orm.Contact) == 0
+    assert _count(app, orm.AuditEntry) == 0
+
+
+def test_empty_list_is_rejected(app: App) -> None:
+    seed_operator(app)
+    with pytest.raises(ValidationError, match="empty"):
+        services.submit_request(
+            uow=app.uow(), draft=draft(), rows=[], file_digest="d", list_filename="l.csv", now=NOW
+        )
+    assert _count(app, orm.Campaign) == 0
+
+
+def test_feasibility_and_decisions(app: App) -> None:
+    fates = seed_operator(app)
+    cid = submitted(app, fates)
+    report = services.run_feasibility(uow=app.uow(), campaign_id=cid, now=NOW)
+    assert report["verdict"] == "FEASIBLE"
+    assert report["list_size"] == len(list_rows(fates)) and report["agents"] == 5
+    with pytest.raises(ValidationError, match="needs a note"):
+        services.decide(uow=app.uow(), campaign_id=cid, approve=False, actor="r", now=NOW)
+    c = services.decide(
+        uow=app.uow(), campaign_id=cid, approve=False, actor="r", now=NOW, note="list too old"
+    )
+    assert c.state is CampaignState.REJECTED
+    with pytest.raises(IllegalTransition):
+        services.decide(uow=app.uow(), campaign_id=cid, approve=True, actor="r", now=NOW)
+    with app.uow() as uow:
+        trail = [
+            (e["actor"], e["from_state"], e["to_state"])
+            for e in uow.audit.for_entity("campaign", cid)
+        ]
+    assert trail == [
+        ("test-branch", None, "SUBMITTED"),
+        ("system", "SUBMITTED", "FEASIBILITY"),
+        ("r", "FEASIBILITY", "REJECTED"),
+    ]
+
+
+def test_cleaning_excludes_each_fate_with_its_reason(app: App) -> None:
+    fates = seed_operator(app)
+    cid = ready_campaign(app, fates)
+    with app.uow() as uow:
+        rows = {
+            c.e164 or c.raw_input: (c.state, c.exclusion_reason)
+            for c in uow.session.scalars(
+                select(orm.Contact)
+                .where(orm.Contact.campaign_id == cid)
+                .order_by(orm.Contact.row_number)
+            )
+        }
+    expect = {
+        fates.suspended: ExclusionReason.SUBSCRIBER_INACTIVE,
+        fates.cancelled: ExclusionReason.SUBSCRIBER_INACTIVE,
+        fates.holds_offer: ExclusionReason.HOLDS_OFFER,
+        fates.holds_exclusive: ExclusionReason.HOLDS_EXCLUSIVE,
+        fates.recent: ExclusionReason.RECENT_CONTACT,
+        fates.follow_up: ExclusionReason.PRIOR_FOLLOW_UP,
+        fates.dnc: ExclusionReason.DO_NOT_CALL,
+        fates.unknown: ExclusionReason.UNKNOWN_SUBSCRIBER,
+        "12345": ExclusionReason.INVALID_NUMBER,
+    }
+    for key, reason in expect.items():
+        assert rows[key] == (ContactState.EXCLUDED, reason), key
+    # The first row of the duplicated number is kept; its second spelling is the duplicate.
+    with app.uow() as uow:
+        dup = uow.session.scalars(
+            select(orm.Contact.exclusion_reason)
+            .where(orm.Contact.campaign_id == cid, orm.Contact.e164 == fates.active[0])
+            .order_by(orm.Contact.row_number)
+        ).all()
+    assert dup == [None, ExclusionReason.DUPLICATE]
+    c = services.get_campaign(uow=app.uow(), campaign_id=cid)
+    assert c.state is CampaignState.READY and c.script_id is not None
+    assert c.cleaning_summary == {
+        "kept": 40,
+        "DO_NOT_CALL": 1,
+        "DUPLICATE": 1,
+        "HOLDS_EXCLUSIVE": 1,
+        "HOLDS_OFFER": 1,
+        "INVALID_NUMBER": 1,
+        "PRIOR_FOLLOW_UP": 1,
+        "RECENT_CONTACT": 1,
+        "SUBSCRIBER_INACTIVE": 2,
+        "UNKNOWN_SUBSCRIBER": 1,
+    }
+
+
+def test_cleaning_in_small_batches_gives_the_same_verdicts(app: App) -> None:
+    fates = seed_operator(app)
+    a = ready_campaign(app, fates)
+    b = services.submit_request(
+        uow=app.uow(),
+        draft=draft(target_group="other"),
+        rows=list_rows(fates),
+        file_digest="d2",
+        list_filename="l.csv",
+        now=NOW,
+    ).campaign_id
+    services.run_feasibility(uow=app.uow(), campaign_id=b, now=NOW)
+    services.decide(uow=app.uow(), campaign_id=b, approve=True, actor="r", now=NOW)
+    services.clean(uow=app.uow(), campaign_id=b, now=NOW, batch_size=3)
+    assert (
+        services.get_campaign(uow=app.uow(), campaign_id=a).cleaning_summary
+        == services.get_campaign(uow=app.uow(), campaign_id=b).cleaning_summary
+    )
+
+
+def test_dialing_slice_records_every_call_once(app: App) -> None:
+    fates = seed_operator(app)
+    cid = ready_campaign(app, fates)
+    services.start_trial(uow=app.uow(), campaign_id=cid, now=NOW)
+    services.review_trial(uow=app.uow(), campaign_id=cid, now=NOW)
+    services.transition(
+        uow=app.uow(), campaign_id=cid, target=CampaignState.LIVE, actor="t", now=NOW
+    )
+    campaign = services.get_campaign(uow=app.uow(), campaign_id=cid)
+    start, end = services.day_window(TODAY, campaign.calling_hours, "Asia/Shanghai")
+    summary = run_slice(
+        uow=app.uow(),
+        dialer=SimulatedDialer(seed=1),
+        campaign_id=cid,
+        phase=Phase.LIVE,
+        start=start,
+        end=end,
+    )
+    assert summary.attempts > 40
+    with app.uow() as uow:
+        attempts = uow.session.execute(
+            select(orm.CallAttempt.idempotency_key, orm.CallAttempt.dialed_at).where(
+                orm.CallAttempt.campaign_id == cid
+            )
+        ).all()
+        states = uow.contacts.count_by_state(cid)
+    keys = [a.idempotency_key for a in attempts]
+    assert len(keys) == len(set(keys))
+    assert all(start <= a.dialed_at < end for a in attempts)
+    assert ContactState.DIALING not in states
+    # Running the same slice again writes no attempt twice.
+    again = run_slice(
+        uow=app.uow(),
+        dialer=SimulatedDialer(seed=1),
+        campaign_id=cid,
+        phase=Phase.LIVE,
+        start=start,
+        end=end,
+    )
+    with app.uow() as uow:
+        keys2 = list(
+            uow.session.scalars(
+                select(orm.CallAttempt.idempotency_key).where(orm.CallAttempt.campaign_id == cid)
+            )
+        )
+    assert len(keys2) == len(set(keys2)) == len(keys) + sum(again.dispositions.values())
+
+
+def test_dnc_request_during_a_call_blocks_every_campaign(app: App) -> None:
+    fates = seed_operator(app)
+    cid = ready_campaign(app, fates)
+    services.start_trial(uow=app.uow(), campaign_id=cid, now=NOW)
+    services.review_trial(uow=app.uow(), campaign_id=cid, now=NOW)
+    services.transition(
+        uow=app.uow(), campaign_id=cid, target=CampaignState.LIVE, actor="t", now=NOW
+    )
+    from dialer_adapters.simulator import CustomerModel
+
+    everyone_objects = CustomerModel(
+        p_invalid=0,
+        p_unreachable=0,
+        p_busy=0,
+        p_no_answer=0,
+        p_machine=0,
+        p_network_fail=0,
+        p_account_holder=1.0,
+        p_success=0,
+        p_callback=0,
+        p_hung_up=0,
+        p_ineligible=0,
+        p_dnc_request=1.0,
+    )
+    start, end = services.day_window(
+        TODAY, services.get_campaign(uow=app.uow(), campaign_id=cid).calling_hours, "Asia/Shanghai"
+    )
+    summary = run_slice(
+        uow=app.uow(),
+        dialer=SimulatedDialer(customers=everyone_objects),
+        campaign_id=cid,
+        phase=Phase.LIVE,
+        start=start,
+        end=end,
+    )
+    assert summary.dnc_added == 40
+    with app.uow() as uow:
+        assert uow.dnc.blocked(list(fates.active), campaign_id=999, now=end) == set(fates.active)
+        assert uow.contacts.count_by_state(cid).get(ContactState.READY, 0) == 0
