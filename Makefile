@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh machine with Python 3.11+:
+#   make demo   sets up .venv and runs the whole mission on synthetic data
+#   make test   sets up .venv and runs lint, types and the test suite (SQLite + PostgreSQL)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint install postgres clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/outbound demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# PostgreSQL is started when it is installed but down; the suite then fails (not skips)
+# if it still cannot reach it.
+postgres:
+	@if command -v pg_lsclusters >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+		echo "starting PostgreSQL"; \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start; \
+		for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+	fi
+
+test: $(STAMP) postgres lint
+	DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false OUTBOUND_REQUIRE_POSTGRES=$${OUTBOUND_REQUIRE_POSTGRES:-1} \
+		$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis
