@@ -109,6 +109,7 @@ class ExclusionReason(enum.StrEnum):
     """Stable reason codes for removing a contact during cleaning."""
 
     INVALID_NUMBER = "INVALID_NUMBER"
+    SHORT_CODE = "SHORT_CODE"
     NOT_MOBILE = "NOT_MOBILE"
     DUPLICATE = "DUPLICATE"
     UNKNOWN_SUBSCRIBER = "UNKNOWN_SUBSCRIBER"
