@@ -166,6 +166,8 @@ class CampaignRequestDraft:
     window_end: date
     month: str
     submitted_by: str = "branch"
+    segment_filters: tuple[str, ...] = ()
+    goal_conversion_rate: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +274,12 @@ class CampaignRecord:
     dialed_until: datetime | None
     feasibility: dict[str, object] | None
     cleaning_summary: dict[str, object] | None
+    target_group: str = ""
+    list_rows: int = 0
+    goal_conversion_rate: float | None = None
+    segment_filters: tuple[str, ...] = ()
+    flow_run_id: str | None = None
+    submitted_by: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,3 +303,4 @@ class NewContact:
     e164: str | None
     is_mobile: bool
     attributes: dict[str, str] | None
+    invalid_reason: ExclusionReason | None = None

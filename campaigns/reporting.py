@@ -130,3 +130,45 @@ def deliver_report(
         )
         uow.commit()
     return status
+
+
+def notify_rejection(
+    *, uow: UnitOfWork, campaign_id: int, sender: FeedbackSender, now: datetime
+) -> DeliveryStatus:
+    """Tell the requesting branch that its request was rejected, and why; audit the delivery."""
+    with uow:
+        c = uow.campaigns.get(campaign_id)
+        trail = uow.audit.for_entity("campaign", campaign_id)
+    decision = next((e for e in reversed(trail) if e["to_state"] == "REJECTED"), None)
+    feasibility = c.feasibility or {}
+    payload: dict[str, Any] = {
+        "type": "request_rejected",
+        "campaign_id": c.id,
+        "campaign": c.name,
+        "branch": c.branch_code,
+        "offer": c.offer_code,
+        "month": c.month,
+        "decided_by": decision["actor"] if decision else None,
+        "decided_at": decision["at"].isoformat() if decision else None,
+        "note": (decision["detail"] or {}).get("note") if decision else None,
+        "feasibility": {
+            k: feasibility.get(k) for k in ("verdict", "reasons", "suggestions") if k in feasibility
+        },
+    }
+    error: str | None = None
+    if c.webhook_url:
+        error = sender.send(c.webhook_url, payload, idempotency_key=f"{c.id}:rejection")
+        status = DeliveryStatus.FAILED if error else DeliveryStatus.DELIVERED
+    else:
+        status = DeliveryStatus.NOT_CONFIGURED
+    with uow:
+        uow.audit.append(
+            actor="system",
+            entity="campaign",
+            entity_id=campaign_id,
+            action="branch_notified",
+            at=now,
+            detail={"about": "rejection", "status": status.value, "error": error},
+        )
+        uow.commit()
+    return status

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from campaigns.model import (
@@ -147,6 +147,18 @@ def decide_next_attempt(
 
 
 # --------------------------------------------------------------------------- calling windows
+
+#: China has no statutory hours; a major cloud contact center enforces 08:00-21:00 Beijing time.
+CHINA_DEFAULT_HOURS = CallingHours(time(8, 0), time(21, 0))
+
+
+def hours_overlap(campaign: CallingHours, allowed: CallingHours) -> float:
+    """Hours per day of the campaign's calling hours that the allowed hours permit."""
+    start = max(campaign.start, allowed.start)
+    end = min(campaign.end, allowed.end)
+    if end <= start:
+        return 0.0
+    return ((end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)) / 60
 
 
 def _local_ok(zone: str, hours: CallingHours, now: datetime) -> bool:

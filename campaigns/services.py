@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from campaigns.errors import NotFoundError, ValidationError
-from campaigns.feasibility import FeasibilityInputs, assess_feasibility
+from campaigns.feasibility import FeasibilityInputs, Rates, assess_feasibility, rates_from_history
 from campaigns.feedback import build_funnel
+from campaigns.intake import EMPTY_ROW, ListLimits, ListRow
 from campaigns.model import (
+    BranchRecord,
     CallingHours,
     CampaignRecord,
     CampaignRequestDraft,
     CampaignState,
     CleaningPolicy,
+    CleaningVerdict,
     ContactFacts,
     ContactState,
     ExclusionReason,
@@ -28,7 +31,7 @@ from campaigns.model import (
 )
 from campaigns.phone import E164, normalise
 from campaigns.ports import UnitOfWork
-from campaigns.rules import duplicate_flags, evaluate_contact
+from campaigns.rules import CHINA_DEFAULT_HOURS, duplicate_flags, evaluate_contact, hours_overlap
 from campaigns.states import check_transition
 
 # --------------------------------------------------------------------------- lifecycle
@@ -62,10 +65,62 @@ def transition(
         return uow.campaigns.get(campaign_id)
 
 
+def attach_flow_run(
+    *, uow: UnitOfWork, campaign_id: int, flow_run_id: str | None, now: datetime
+) -> None:
+    """Remember (or forget) the flow run waiting at the campaign's approval gate."""
+    with uow:
+        uow.campaigns.update(campaign_id, now=now, flow_run_id=flow_run_id)
+        uow.commit()
+
+
 def get_campaign(*, uow: UnitOfWork, campaign_id: int) -> CampaignRecord:
     """Read one campaign."""
     with uow:
         return uow.campaigns.get(campaign_id)
+
+
+def configure_branch(
+    *,
+    uow: UnitOfWork,
+    code: str,
+    actor: str,
+    now: datetime,
+    monthly_quota: int | None = None,
+    webhook_url: str | None = None,
+    clear_quota: bool = False,
+) -> BranchRecord:
+    """Set a branch's monthly contact quota and/or feedback webhook; audited."""
+    if monthly_quota is not None and monthly_quota < 0:
+        raise ValidationError("a monthly quota cannot be negative")
+    if (
+        webhook_url is not None
+        and webhook_url
+        and not webhook_url.startswith(("http://", "https://"))
+    ):
+        raise ValidationError(f"the webhook must be an http(s) URL, not {webhook_url!r}")
+    with uow:
+        branch = uow.catalogue.branch_by_code(code)
+        if branch is None:
+            raise NotFoundError(f"unknown branch {code!r}")
+        changes: dict[str, Any] = {}
+        if monthly_quota is not None or clear_quota:
+            changes["monthly_quota"] = None if clear_quota else monthly_quota
+        if webhook_url is not None:
+            changes["webhook_url"] = webhook_url or None
+        uow.catalogue.update_branch(branch.id, **changes)
+        uow.audit.append(
+            actor=actor,
+            entity="branch",
+            entity_id=branch.id,
+            action="configured",
+            at=now,
+            detail=changes,
+        )
+        uow.commit()
+        updated = uow.catalogue.branch_by_code(code)
+        assert updated is not None
+        return updated
 
 
 # --------------------------------------------------------------------------- intake
@@ -73,7 +128,7 @@ def get_campaign(*, uow: UnitOfWork, campaign_id: int) -> CampaignRecord:
 
 @dataclass(frozen=True, slots=True)
 class RowProblem:
-    """A list row that could not be used, with its 1-based row number."""
+    """A list row that could not be used, with its spreadsheet row number."""
 
     row_number: int
     raw: str
@@ -89,6 +144,11 @@ class SubmitResult:
     rows: int
     valid_numbers: int
     problems: tuple[RowProblem, ...] = field(default=())
+    problem_count: int = 0
+
+
+#: How many row problems are kept for display; the rest are only counted.
+PROBLEMS_SHOWN = 500
 
 
 def request_hash(draft: CampaignRequestDraft, file_digest: str) -> str:
@@ -99,6 +159,8 @@ def request_hash(draft: CampaignRequestDraft, file_digest: str) -> str:
         draft.target_group,
         str(draft.requested_contacts),
         str(draft.goal_activations),
+        str(draft.goal_conversion_rate),
+        ",".join(draft.segment_filters),
         draft.window_start.isoformat(),
         draft.window_end.isoformat(),
         draft.month,
@@ -111,29 +173,59 @@ def _validate_draft(draft: CampaignRequestDraft, today: date) -> None:
     if draft.window_end < draft.window_start:
         raise ValidationError(
             f"the date window is reversed: it ends {draft.window_end} before it starts "
-            f"{draft.window_start}"
+            f"{draft.window_start}; swap the two dates"
         )
     if draft.window_end < today:
-        raise ValidationError(f"the date window ended on {draft.window_end}, which is in the past")
-    if draft.goal_activations <= 0:
-        raise ValidationError("the goal must be at least 1 activation")
-    if draft.requested_contacts <= 0:
-        raise ValidationError("the requested number of contacts must be at least 1")
-    if len(draft.month) != 7 or draft.month[4] != "-":
-        raise ValidationError(f"the month must look like 2026-11, not {draft.month!r}")
+        raise ValidationError(
+            f"the date window ended on {draft.window_end}, which is in the past; "
+            f"choose dates from {today} on"
+        )
+    if draft.window_start < today:
+        raise ValidationError(
+            f"the date window starts on {draft.window_start}, which is in the past; "
+            f"start on {today} or later"
+        )
+    rate = draft.goal_conversion_rate
+    if rate is not None:
+        if not 0 < rate <= 1:
+            raise ValidationError(
+                f"the goal conversion rate must be between 0 and 1 (e.g. 0.08 for 8%), not {rate}"
+            )
+    elif draft.goal_activations <= 0:
+        raise ValidationError(
+            "the goal must be at least 1 activation (or give a conversion rate instead)"
+        )
+    if draft.requested_contacts < 0:
+        raise ValidationError("the requested number of contacts cannot be negative")
+    try:
+        month_start = date.fromisoformat(f"{draft.month}-01")
+    except ValueError:
+        raise ValidationError(f"the month must look like 2026-11, not {draft.month!r}") from None
+    month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    if draft.window_end < month_start or draft.window_start > month_end:
+        raise ValidationError(
+            f"the date window {draft.window_start}…{draft.window_end} lies outside the month "
+            f"{draft.month} the request belongs to"
+        )
 
 
 def submit_request(
     *,
     uow: UnitOfWork,
     draft: CampaignRequestDraft,
-    rows: Iterable[tuple[int, str, dict[str, str] | None]],
+    rows: Iterable[ListRow],
     file_digest: str,
     list_filename: str,
     now: datetime,
+    limits: ListLimits | None = None,
     calling_hours: CallingHours | None = None,
 ) -> SubmitResult:
-    """Validate a branch request and store it with its list, all or nothing."""
+    """Validate a branch request and store it with its list, all or nothing.
+
+    Rows are streamed into the database in batches inside one transaction; any reason
+    to reject the request (limits, too many bad rows, the monthly quota) rolls it back.
+    """
+    lim = limits or ListLimits()
     with uow:
         branch = uow.catalogue.branch_by_code(draft.branch_code)
         if branch is None:
@@ -149,26 +241,12 @@ def submit_request(
             counts = uow.contacts.count_by_state(existing)
             return SubmitResult(existing, True, sum(counts.values()), 0)
 
-        contacts: list[NewContact] = []
-        problems: list[RowProblem] = []
-        valid = 0
-        for row_number, raw, attrs in rows:
-            result = normalise(raw, branch.region)
-            if isinstance(result, E164):
-                valid += 1
-                contacts.append(NewContact(row_number, raw, result.value, result.is_mobile, attrs))
-            else:
-                problems.append(RowProblem(row_number, raw, result.reason.value))
-                contacts.append(NewContact(row_number, raw, None, False, attrs))
-        if not contacts:
-            raise ValidationError("the list is empty: it has a header but no rows")
-
         campaign_id = uow.campaigns.add(
             branch_id=branch.id,
             offer_id=offer.id,
             target_group=draft.target_group,
             requested_contacts=draft.requested_contacts,
-            goal_activations=draft.goal_activations,
+            goal_activations=max(draft.goal_activations, 1),
             window_start=draft.window_start,
             window_end=draft.window_end,
             month=draft.month,
@@ -179,7 +257,76 @@ def submit_request(
             calling_hours=calling_hours or CallingHours(),
             now=now,
         )
-        uow.contacts.add_many(campaign_id, contacts)
+        seen = stored = valid = problem_count = 0
+        problems: list[RowProblem] = []
+        batch: list[NewContact] = []
+        for row in rows:
+            seen += 1
+            reason = row.problem
+            intake_reason = ExclusionReason.INVALID_NUMBER
+            contact: NewContact | None = None
+            if reason is None:
+                result = normalise(row.raw, branch.region)
+                if isinstance(result, E164):
+                    valid += 1
+                    contact = NewContact(
+                        row.row_number, row.raw, result.value, result.is_mobile, row.attributes
+                    )
+                else:
+                    reason = result.reason.value
+                    intake_reason = result.reason
+            if reason is not None:
+                problem_count += 1
+                if len(problems) < PROBLEMS_SHOWN:
+                    problems.append(RowProblem(row.row_number, row.raw, reason))
+            if contact is None and reason != EMPTY_ROW:
+                # Unusable numbers stay in the list so cleaning's ledger accounts for them.
+                contact = NewContact(
+                    row.row_number, row.raw, None, False, row.attributes, intake_reason
+                )
+            if contact is not None:
+                stored += 1
+                batch.append(contact)
+                if stored > lim.max_rows:
+                    raise ValidationError(
+                        f"the list has more than {lim.max_rows:,} rows, the limit per request; "
+                        "split it into several requests"
+                    )
+                if len(batch) >= 5_000:
+                    uow.contacts.add_many(campaign_id, batch)
+                    batch = []
+        if batch:
+            uow.contacts.add_many(campaign_id, batch)
+        if stored == 0:
+            raise ValidationError("the list is empty: it has a header but no rows with a number")
+        if problem_count / seen > lim.max_problem_share:
+            examples = "; ".join(f"row {p.row_number}: {p.reason}" for p in problems[:5])
+            raise ValidationError(
+                f"{problem_count:,} of {seen:,} rows ({problem_count / seen:.0%}) have problems, "
+                f"over the limit of {lim.max_problem_share:.0%}; fix the list and submit again "
+                f"(e.g. {examples})"
+            )
+        used = uow.campaigns.contacts_requested(
+            branch.id, draft.month, exclude_campaign=campaign_id
+        )
+        if branch.monthly_quota is not None and used + stored > branch.monthly_quota:
+            raise ValidationError(
+                f"branch {branch.code}'s monthly quota is {branch.monthly_quota:,} contacts for "
+                f"{draft.month}: {used:,} are already requested and this list adds {stored:,}"
+            )
+        goal = draft.goal_activations
+        if draft.goal_conversion_rate is not None:
+            goal = max(1, math.ceil(draft.goal_conversion_rate * valid))
+        uow.campaigns.record_list(
+            campaign_id,
+            rows=stored,
+            requested_contacts=draft.requested_contacts or stored,
+            goal_activations=goal,
+            goal_conversion_rate=draft.goal_conversion_rate,
+            segment_filters=list(draft.segment_filters),
+            problem_count=problem_count,
+            problems=[[p.row_number, p.raw, p.reason] for p in problems],
+        )
         uow.audit.append(
             actor=draft.submitted_by,
             entity="campaign",
@@ -187,24 +334,167 @@ def submit_request(
             action="submitted",
             at=now,
             to_state=CampaignState.SUBMITTED.value,
-            detail={"rows": len(contacts), "valid_numbers": valid, "file": list_filename},
+            detail={
+                "rows": stored,
+                "valid_numbers": valid,
+                "row_problems": problem_count,
+                "file": list_filename,
+                "hash": digest,
+            },
         )
         uow.commit()
-        return SubmitResult(campaign_id, False, len(contacts), valid, tuple(problems))
+        return SubmitResult(campaign_id, False, stored, valid, tuple(problems), problem_count)
+
+
+# --------------------------------------------------------------------------- cleaning
+
+
+@dataclass(slots=True)
+class CleaningTally:
+    """Counts of a cleaning run or preview: first reasons, and what each rule alone removes."""
+
+    kept: int = 0
+    first: dict[str, int] = field(default_factory=dict)
+    alone: dict[str, int] = field(default_factory=dict)
+
+    def add(self, reasons: tuple[ExclusionReason, ...]) -> None:
+        """Count one verdict."""
+        if not reasons:
+            self.kept += 1
+            return
+        self.first[reasons[0].value] = self.first.get(reasons[0].value, 0) + 1
+        for r in reasons:
+            self.alone[r.value] = self.alone.get(r.value, 0) + 1
+
+    def summary(self) -> dict[str, int]:
+        """Kept plus excluded by first reason, as stored on the campaign."""
+        return {"kept": self.kept, **dict(sorted(self.first.items()))}
+
+
+def _verdict_batches(
+    uow: UnitOfWork,
+    campaign: CampaignRecord,
+    *,
+    policy: CleaningPolicy,
+    now: datetime,
+    batch_size: int,
+) -> Iterator[list[CleaningVerdict]]:
+    """Run every exclusion rule over the list in row order, one batch of verdicts at a time."""
+    offer = uow.catalogue.offer(campaign.offer_id)
+    exclusive = uow.catalogue.exclusive_service_ids(offer.id)
+    seen: set[str] = set()
+    after = 0
+    while batch := uow.contacts.batch_for_cleaning(campaign.id, after_row=after, limit=batch_size):
+        after = batch[-1][1]
+        numbers = sorted({n for _, _, n, _, _ in batch if n is not None})
+        statuses = uow.subscribers.statuses(numbers)
+        holds_offer = uow.subscribers.holders(numbers, [offer.id])
+        holds_excl = uow.subscribers.holders(numbers, exclusive)
+        last = uow.subscribers.last_contacted(numbers, exclude_campaign=campaign.id)
+        follow = uow.subscribers.with_follow_ups(numbers)
+        dnc = uow.dnc.blocked(numbers, campaign_id=campaign.id, now=now)
+        # Duplicates are judged across the whole list, so earlier batches' numbers count too.
+        dup_flags = duplicate_flags(n for _, _, n, _, _ in batch)
+        verdicts = []
+        for (cid, _row, number, mobile, intake), dup_in_batch in zip(batch, dup_flags, strict=True):
+            invalid = None
+            if number is None:
+                invalid = intake or ExclusionReason.INVALID_NUMBER
+            elif offer.requires_mobile and not mobile:
+                invalid = ExclusionReason.NOT_MOBILE
+            facts = ContactFacts(
+                contact_id=cid,
+                e164=number,
+                invalid_reason=invalid,
+                duplicate_of_earlier_row=dup_in_batch or (number in seen),
+                subscriber_status=statuses.get(number) if number else None,
+                holds_offer=number in holds_offer,
+                holds_exclusive=number in holds_excl,
+                last_contacted_at=last.get(number) if number else None,
+                has_follow_up=number in follow,
+                on_dnc=number in dnc,
+            )
+            verdicts.append(evaluate_contact(facts, policy, now))
+        seen.update(numbers)
+        yield verdicts
+
+
+def preview_cleaning(
+    *,
+    uow: UnitOfWork,
+    campaign_id: int,
+    now: datetime,
+    policy: CleaningPolicy | None = None,
+    batch_size: int = 5_000,
+) -> CleaningTally:
+    """What cleaning would exclude, and why, without writing anything."""
+    tally = CleaningTally()
+    with uow:
+        campaign = uow.campaigns.get(campaign_id)
+        for verdicts in _verdict_batches(
+            uow, campaign, policy=policy or CleaningPolicy(), now=now, batch_size=batch_size
+        ):
+            for v in verdicts:
+                tally.add(v.all_reasons)
+    return tally
+
+
+def clean(
+    *,
+    uow: UnitOfWork,
+    campaign_id: int,
+    now: datetime,
+    policy: CleaningPolicy | None = None,
+    actor: str = "system",
+    batch_size: int = 5_000,
+) -> dict[str, int]:
+    """Run every exclusion rule over the list, in batches, and mark the campaign READY."""
+    pol = policy or CleaningPolicy()
+    transition(
+        uow=uow, campaign_id=campaign_id, target=CampaignState.CLEANING, actor=actor, now=now
+    )
+    tally = CleaningTally()
+    with uow:
+        campaign = uow.campaigns.get(campaign_id)
+        # Kept contacts become due when the window first opens, whatever the cleaning time.
+        first_call = day_window(
+            campaign.window_start, campaign.calling_hours, campaign.branch_timezone
+        )[0]
+        for verdicts in _verdict_batches(uow, campaign, policy=pol, now=now, batch_size=batch_size):
+            for v in verdicts:
+                tally.add(v.all_reasons)
+            uow.contacts.apply_verdicts(
+                [(v.contact_id, v.reason) for v in verdicts],
+                rule_version=pol.version,
+                due_at=first_call,
+            )
+        summary = tally.summary()
+        uow.campaigns.update(campaign_id, now=now, cleaning_summary=summary)
+        uow.audit.append(
+            actor=actor,
+            entity="campaign",
+            entity_id=campaign_id,
+            action="cleaned",
+            at=now,
+            detail=summary | {"rule_version": pol.version},
+        )
+        uow.commit()
+    transition(uow=uow, campaign_id=campaign_id, target=CampaignState.READY, actor=actor, now=now)
+    return summary
 
 
 # --------------------------------------------------------------------------- feasibility
 
-
-@dataclass(frozen=True, slots=True)
-class FeasibilityAssumptions:
-    """Planning figures used until historical ones exist."""
-
-    calls_per_agent_hour: float = 30.0
-    attempts_per_contact: float = 1.8
-    rpc_per_contact: float = 0.35
-    conversion_per_rpc: float = 0.12
-    min_valid_share: float = 0.8
+#: States whose lists count as overlapping with a new request.
+ACTIVE_STATES = (
+    CampaignState.APPROVED,
+    CampaignState.CLEANING,
+    CampaignState.READY,
+    CampaignState.TRIAL,
+    CampaignState.TRIAL_REVIEW,
+    CampaignState.LIVE,
+    CampaignState.PAUSED,
+)
 
 
 def run_feasibility(
@@ -213,38 +503,61 @@ def run_feasibility(
     campaign_id: int,
     now: datetime,
     actor: str = "system",
-    assumptions: FeasibilityAssumptions | None = None,
+    prior: Rates | None = None,
+    allowed_hours: CallingHours = CHINA_DEFAULT_HOURS,
 ) -> dict[str, Any]:
-    """Check capacity, valid numbers, expected conversions and the script; store the report."""
-    a = assumptions or FeasibilityAssumptions()
+    """Check valid numbers, a cleaning preview, capacity, conversions, overlap, script; store it."""
+    campaign = get_campaign(uow=uow, campaign_id=campaign_id)
+    check_transition(campaign.state, CampaignState.FEASIBILITY, campaign_id=campaign_id)
+    preview = preview_cleaning(uow=uow, campaign_id=campaign_id, now=now)
     with uow:
-        campaign = uow.campaigns.get(campaign_id, for_update=True)
-        check_transition(campaign.state, CampaignState.FEASIBILITY, campaign_id=campaign_id)
-        counts = uow.contacts.count_by_state(campaign_id)
-        list_size = sum(counts.values())
-        valid = list_size - uow.contacts.exclusion_counts(campaign_id).get(
-            ExclusionReason.INVALID_NUMBER, 0
-        )
-        valid = _count_valid(uow, campaign_id) if valid == list_size else valid
+        list_size = uow.contacts.count_all(campaign_id)
+        valid = uow.contacts.count_valid(campaign_id)
         agents = len(uow.catalogue.outbound_agents())
-        days = (campaign.window_end - campaign.window_start).days + 1
-        report = assess_feasibility(
-            FeasibilityInputs(
-                list_size=list_size,
-                valid_numbers=valid,
-                agents=agents,
-                hours_per_day=campaign.calling_hours.hours_per_day,
-                days=days,
-                calls_per_agent_hour=a.calls_per_agent_hour,
-                attempts_per_contact=a.attempts_per_contact,
-                rpc_per_contact=a.rpc_per_contact,
-                conversion_per_rpc=a.conversion_per_rpc,
-                goal_activations=campaign.goal_activations,
-                script_exists=uow.catalogue.latest_script(campaign.offer_id) is not None,
-                min_valid_share=a.min_valid_share,
-            )
+        rates = rates_from_history(
+            uow.campaigns.history(campaign.offer_id, exclude_campaign=campaign_id),
+            prior or Rates(),
         )
-        payload = report.to_dict() | {"list_size": list_size, "agents": agents, "days": days}
+        overlap = uow.campaigns.overlap(campaign_id, ACTIVE_STATES)
+        script = uow.catalogue.latest_script(campaign.offer_id)
+        problem_count, _ = uow.campaigns.row_problems(campaign_id)
+    today = now.astimezone(ZoneInfo(campaign.branch_timezone)).date()
+    days = max(0, (campaign.window_end - max(campaign.window_start, today)).days + 1)
+    inside = hours_overlap(campaign.calling_hours, allowed_hours)
+    report = assess_feasibility(
+        FeasibilityInputs(
+            list_size=list_size,
+            valid_numbers=valid,
+            callable_contacts=preview.kept,
+            agents=agents,
+            hours_per_day=inside,
+            days=days,
+            goal_activations=campaign.goal_activations,
+            rates=rates,
+            requested_contacts=campaign.requested_contacts,
+            overlap=overlap,
+            script_exists=script is not None,
+            hours_outside_rules=round(campaign.calling_hours.hours_per_day - inside, 2),
+        )
+    )
+    payload = report.to_dict() | {
+        "list_size": list_size,
+        "valid_numbers": valid,
+        "row_problems": problem_count,
+        "agents": agents,
+        "days": days,
+        "hours_per_day": inside,
+        "calling_hours": f"{campaign.calling_hours.start:%H:%M}-{campaign.calling_hours.end:%H:%M}",
+        "allowed_hours": f"{allowed_hours.start:%H:%M}-{allowed_hours.end:%H:%M}",
+        "script_version": script.version if script else None,
+        "rates": asdict(rates),
+        "cleaning_preview": preview.summary(),
+        "cleaning_alone": dict(sorted(preview.alone.items())),
+        "checked_at": now.isoformat(),
+    }
+    with uow:
+        current = uow.campaigns.get(campaign_id, for_update=True)
+        check_transition(current.state, CampaignState.FEASIBILITY, campaign_id=campaign_id)
         uow.campaigns.update(
             campaign_id, now=now, state=CampaignState.FEASIBILITY, feasibility=payload
         )
@@ -254,21 +567,12 @@ def run_feasibility(
             entity_id=campaign_id,
             action="transition",
             at=now,
-            from_state=campaign.state.value,
+            from_state=current.state.value,
             to_state=CampaignState.FEASIBILITY.value,
             detail={"verdict": report.verdict.value},
         )
         uow.commit()
-        return payload
-
-
-def _count_valid(uow: UnitOfWork, campaign_id: int) -> int:
-    valid = 0
-    after = 0
-    while batch := uow.contacts.batch_for_cleaning(campaign_id, after_row=after, limit=10_000):
-        valid += sum(1 for _, _, number, _ in batch if number is not None)
-        after = batch[-1][1]
-    return valid
+    return payload
 
 
 def decide(
@@ -292,90 +596,6 @@ def decide(
     return transition(
         uow=uow, campaign_id=campaign_id, target=target, actor=actor, now=now, detail={"note": note}
     )
-
-
-# --------------------------------------------------------------------------- cleaning
-
-
-def clean(
-    *,
-    uow: UnitOfWork,
-    campaign_id: int,
-    now: datetime,
-    policy: CleaningPolicy | None = None,
-    actor: str = "system",
-    batch_size: int = 5_000,
-) -> dict[str, int]:
-    """Run every exclusion rule over the list, in batches, and mark the campaign READY."""
-    pol = policy or CleaningPolicy()
-    transition(
-        uow=uow, campaign_id=campaign_id, target=CampaignState.CLEANING, actor=actor, now=now
-    )
-    with uow:
-        campaign = uow.campaigns.get(campaign_id)
-        offer = uow.catalogue.offer(campaign.offer_id)
-        exclusive = uow.catalogue.exclusive_service_ids(offer.id)
-        # Kept contacts become due when the window first opens, whatever the cleaning time.
-        first_call = day_window(
-            campaign.window_start, campaign.calling_hours, campaign.branch_timezone
-        )[0]
-        seen: set[str] = set()
-        after = 0
-        kept = 0
-        reasons: dict[str, int] = {}
-        while batch := uow.contacts.batch_for_cleaning(
-            campaign_id, after_row=after, limit=batch_size
-        ):
-            after = batch[-1][1]
-            numbers = sorted({n for _, _, n, _ in batch if n is not None})
-            statuses = uow.subscribers.statuses(numbers)
-            holds_offer = uow.subscribers.holders(numbers, [offer.id])
-            holds_excl = uow.subscribers.holders(numbers, exclusive)
-            last = uow.subscribers.last_contacted(numbers, exclude_campaign=campaign_id)
-            follow = uow.subscribers.with_follow_ups(numbers)
-            dnc = uow.dnc.blocked(numbers, campaign_id=campaign_id, now=now)
-            # Duplicates are judged across the whole list, so carry earlier batches' numbers.
-            dup_flags = duplicate_flags(n for _, _, n, _ in batch)
-            verdicts: list[tuple[int, ExclusionReason | None]] = []
-            for (cid, _row, number, mobile), dup_in_batch in zip(batch, dup_flags, strict=True):
-                invalid = None
-                if number is None:
-                    invalid = ExclusionReason.INVALID_NUMBER
-                elif offer.requires_mobile and not mobile:
-                    invalid = ExclusionReason.NOT_MOBILE
-                facts = ContactFacts(
-                    contact_id=cid,
-                    e164=number,
-                    invalid_reason=invalid,
-                    duplicate_of_earlier_row=dup_in_batch or (number in seen),
-                    subscriber_status=statuses.get(number) if number else None,
-                    holds_offer=number in holds_offer,
-                    holds_exclusive=number in holds_excl,
-                    last_contacted_at=last.get(number) if number else None,
-                    has_follow_up=number in follow,
-                    on_dnc=number in dnc,
-                )
-                verdict = evaluate_contact(facts, pol, now)
-                verdicts.append((cid, verdict.reason))
-                if verdict.reason is None:
-                    kept += 1
-                else:
-                    reasons[verdict.reason.value] = reasons.get(verdict.reason.value, 0) + 1
-            seen.update(numbers)
-            uow.contacts.apply_verdicts(verdicts, rule_version=pol.version, due_at=first_call)
-        summary = {"kept": kept, **dict(sorted(reasons.items()))}
-        uow.campaigns.update(campaign_id, now=now, cleaning_summary=summary)
-        uow.audit.append(
-            actor=actor,
-            entity="campaign",
-            entity_id=campaign_id,
-            action="cleaned",
-            at=now,
-            detail=summary | {"rule_version": pol.version},
-        )
-        uow.commit()
-    transition(uow=uow, campaign_id=campaign_id, target=CampaignState.READY, actor=actor, now=now)
-    return summary
 
 
 def assign_script(

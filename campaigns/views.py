@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from campaigns.feedback import build_funnel
-from campaigns.model import ContactState, Disposition
+from campaigns.model import CampaignState, ContactState, Disposition
 from campaigns.ports import UnitOfWork
 
 
@@ -113,3 +113,96 @@ def funnel_stages(status: dict[str, Any]) -> list[dict[str, Any]]:
         {"order": i, "stage": label, "count": f[key], "share": round(f[key] / base, 4)}
         for i, (key, label) in enumerate(FUNNEL_STAGES)
     ]
+
+
+def feasibility_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """The report's figures as (label, value) rows, the same in every front end."""
+    rates = report.get("rates", {})
+    return [
+        ("list rows", f"{report['list_size']:,}"),
+        ("valid numbers", f"{report['valid_numbers']:,} ({report['valid_share']:.1%})"),
+        ("rows with problems", f"{report.get('row_problems', 0):,}"),
+        ("callable after cleaning (preview)", f"{report['callable_contacts']:,}"),
+        ("overlap with approved or running campaigns", f"{report['overlap']:,}"),
+        (
+            "dialing hours",
+            f"{report['days']} days × {report['hours_per_day']:g} h "
+            f"({report['calling_hours']} within allowed {report['allowed_hours']})",
+        ),
+        ("outbound-enabled agents", str(report["agents"])),
+        ("capacity (attempts)", f"{report['capacity_attempts']:,}"),
+        ("attempts needed for the list", f"{report['needed_attempts']:,}"),
+        ("expected connects per agent-hour", f"{report['connects_per_agent_hour']:g}"),
+        (
+            "expected activations / goal",
+            f"{report['expected_conversions']:,.0f} / {report['goal_activations']:,}",
+        ),
+        (
+            "rates used",
+            f"{rates.get('attempts_per_agent_hour', 0):g} attempts/agent-hour, "
+            f"{rates.get('attempts_per_contact', 0):g} attempts/contact, "
+            f"{rates.get('rpc_per_contact', 0):.0%} RPC/contact, "
+            f"{rates.get('conversion_per_rpc', 0):.1%} conversion/RPC — {report['basis']}",
+        ),
+        (
+            "call script",
+            f"version {report['script_version']}" if report["script_version"] else "none",
+        ),
+    ]
+
+
+def feasibility_markdown(campaign_id: int, report: dict[str, Any]) -> str:
+    """The report as Markdown (Prefect artifact, dashboard)."""
+    lines = [f"# Feasibility of campaign {campaign_id}: **{report['verdict']}**", ""]
+    lines += [f"- {r}" for r in report["reasons"]]
+    lines += [f"- **suggestion:** {s}" for s in report["suggestions"]]
+    lines += ["", "| figure | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in feasibility_rows(report)]
+    lines += ["", "| cleaning preview | contacts |", "|---|---|"]
+    lines += [f"| {k} | {v:,} |" for k, v in report["cleaning_preview"].items()]
+    return "\n".join(lines)
+
+
+def pending_approvals(*, uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Campaigns whose feasibility report waits for a reviewer's decision."""
+    with uow:
+        waiting = uow.campaigns.in_state(CampaignState.FEASIBILITY)
+    return [
+        {
+            "id": c.id,
+            "name": c.name,
+            "branch": c.branch_code,
+            "offer": c.offer_code,
+            "window_start": c.window_start,
+            "window_end": c.window_end,
+            "goal": c.goal_activations,
+            "target_group": c.target_group,
+            "submitted_by": c.submitted_by,
+            "feasibility": c.feasibility,
+        }
+        for c in waiting
+    ]
+
+
+def catalogue(*, uow: UnitOfWork) -> dict[str, list[dict[str, Any]]]:
+    """Branches and offers (with whether a script exists) for request forms."""
+    with uow:
+        branches = uow.catalogue.branches()
+        offers = uow.catalogue.offers()
+        scripted = {o.id for o in offers if uow.catalogue.latest_script(o.id) is not None}
+    return {
+        "branches": [{"code": b.code, "name": b.name, "quota": b.monthly_quota} for b in branches],
+        "offers": [
+            {"code": o.code, "name": o.name, "price": o.monthly_price, "script": o.id in scripted}
+            for o in offers
+        ],
+    }
+
+
+def branches(*, uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Branches with their quota and webhook."""
+    with uow:
+        return [
+            {"code": b.code, "name": b.name, "quota": b.monthly_quota, "webhook": b.webhook_url}
+            for b in uow.catalogue.branches()
+        ]

@@ -174,6 +174,11 @@ class CampaignRequest(Base):
     window_end: Mapped[date]
     month: Mapped[str] = mapped_column(String(7))
     list_filename: Mapped[str] = mapped_column(String(300))
+    list_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    segment_filters: Mapped[dict[str, Any] | None]
+    goal_conversion_rate: Mapped[float | None] = mapped_column(Float)
+    row_problem_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    row_problems: Mapped[dict[str, Any] | None]
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
     submitted_by: Mapped[str] = mapped_column(String(100))
     submitted_at: Mapped[datetime]
@@ -205,6 +210,7 @@ class Campaign(Base):
     calling_start_minute: Mapped[int] = mapped_column(Integer, default=9 * 60)
     calling_end_minute: Mapped[int] = mapped_column(Integer, default=20 * 60)
     dialed_until: Mapped[datetime | None]
+    flow_run_id: Mapped[str | None] = mapped_column(String(36))
     feasibility: Mapped[dict[str, Any] | None]
     cleaning_summary: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]

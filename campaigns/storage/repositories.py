@@ -6,11 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import Row, func, insert, or_, select, type_coerce, union_all, update
+from sqlalchemy import Row, case, func, insert, or_, select, type_coerce, union_all, update
 from sqlalchemy.orm import Session
 
 from campaigns.errors import NotFoundError
 from campaigns.model import (
+    RIGHT_PARTY,
     BranchRecord,
     CallingHours,
     CampaignRecord,
@@ -63,6 +64,25 @@ class SqlAlchemyCatalogueRepository:
         """The offer with this code, or None."""
         row = self.session.scalar(select(orm.Service).where(orm.Service.code == code))
         return _offer(row) if row else None
+
+    def update_branch(self, branch_id: int, **fields: Any) -> None:
+        """Set columns of one branch (monthly_quota, webhook_url)."""
+        if fields:
+            self.session.execute(
+                update(orm.Branch).where(orm.Branch.id == branch_id).values(**fields)
+            )
+
+    def branches(self) -> list[BranchRecord]:
+        """Every branch, by code."""
+        return [
+            _branch(b) for b in self.session.scalars(select(orm.Branch).order_by(orm.Branch.code))
+        ]
+
+    def offers(self) -> list[OfferRecord]:
+        """Every service of the catalogue, by code."""
+        return [
+            _offer(o) for o in self.session.scalars(select(orm.Service).order_by(orm.Service.code))
+        ]
 
     def offer(self, offer_id: int) -> OfferRecord:
         """The offer with this id."""
@@ -176,6 +196,109 @@ class SqlAlchemyCampaignRepository:
         self.session.flush()
         return campaign.id
 
+    def record_list(
+        self,
+        campaign_id: int,
+        *,
+        rows: int,
+        requested_contacts: int,
+        goal_activations: int,
+        goal_conversion_rate: float | None,
+        segment_filters: list[str],
+        problem_count: int,
+        problems: list[list[Any]],
+    ) -> None:
+        """Store what intake learned about the list on the campaign's request."""
+        request_id = select(orm.Campaign.request_id).where(orm.Campaign.id == campaign_id)
+        self.session.execute(
+            update(orm.CampaignRequest)
+            .where(orm.CampaignRequest.id == request_id.scalar_subquery())
+            .values(
+                list_rows=rows,
+                requested_contacts=requested_contacts,
+                goal_activations=goal_activations,
+                goal_conversion_rate=goal_conversion_rate,
+                segment_filters={"segments": segment_filters} if segment_filters else None,
+                row_problem_count=problem_count,
+                row_problems={"rows": problems} if problems else None,
+            )
+        )
+
+    def contacts_requested(self, branch_id: int, month: str, *, exclude_campaign: int) -> int:
+        """List rows a branch already requested for a month, rejected and cancelled ones aside."""
+        value = self.session.scalar(
+            select(func.coalesce(func.sum(orm.CampaignRequest.list_rows), 0))
+            .join(orm.Campaign, orm.Campaign.request_id == orm.CampaignRequest.id)
+            .where(
+                orm.CampaignRequest.branch_id == branch_id,
+                orm.CampaignRequest.month == month,
+                orm.Campaign.id != exclude_campaign,
+                orm.Campaign.state.not_in([CampaignState.REJECTED, CampaignState.CANCELLED]),
+            )
+        )
+        return int(value or 0)
+
+    def row_problems(self, campaign_id: int) -> tuple[int, list[list[Any]]]:
+        """(count, first rows) of the problems intake found in the list."""
+        row = self.session.execute(
+            select(orm.CampaignRequest.row_problem_count, orm.CampaignRequest.row_problems)
+            .join(orm.Campaign, orm.Campaign.request_id == orm.CampaignRequest.id)
+            .where(orm.Campaign.id == campaign_id)
+        ).one()
+        return int(row[0]), list((row[1] or {}).get("rows", []))
+
+    def history(self, offer_id: int, *, exclude_campaign: int) -> dict[str, float]:
+        """Totals of past dialing for an offer, for feasibility's expected figures."""
+        conds = [
+            orm.CampaignRequest.offer_id == offer_id,
+            orm.CallAttempt.campaign_id != exclude_campaign,
+            orm.CallAttempt.counts_as_attempt.is_(True),
+        ]
+        row = self.session.execute(
+            select(
+                func.count(func.distinct(orm.CallAttempt.campaign_id)),
+                func.count(),
+                func.count(func.distinct(orm.CallAttempt.contact_id)),
+                # Contacts reached as the account holder at least once, not RPC attempts:
+                # a callback is a second RPC attempt of the same person.
+                func.count(func.distinct(orm.CallAttempt.contact_id)).filter(
+                    orm.CallAttempt.disposition.in_(sorted(RIGHT_PARTY))
+                ),
+                func.count().filter(orm.CallAttempt.disposition == Disposition.SUCCESS),
+                func.coalesce(
+                    func.sum(
+                        orm.CallAttempt.ring_seconds
+                        + orm.CallAttempt.talk_seconds
+                        + orm.CallAttempt.wrap_seconds
+                    ),
+                    0,
+                ),
+            )
+            .select_from(orm.CallAttempt)
+            .join(orm.Campaign, orm.Campaign.id == orm.CallAttempt.campaign_id)
+            .join(orm.CampaignRequest, orm.CampaignRequest.id == orm.Campaign.request_id)
+            .where(*conds)
+        ).one()
+        keys = ("campaigns", "attempts", "contacts", "right_party", "successes", "busy_seconds")
+        return {k: float(v or 0) for k, v in zip(keys, row, strict=True)}
+
+    def overlap(self, campaign_id: int, states: Sequence[CampaignState]) -> int:
+        """Numbers of this campaign's list that are also in campaigns in the given states."""
+        mine = orm.Contact.__table__.alias("mine")
+        other = orm.Contact.__table__.alias("other")
+        value = self.session.scalar(
+            select(func.count(func.distinct(mine.c.e164)))
+            .select_from(mine)
+            .join(other, other.c.e164 == mine.c.e164)
+            .join(orm.Campaign, orm.Campaign.id == other.c.campaign_id)
+            .where(
+                mine.c.campaign_id == campaign_id,
+                other.c.campaign_id != campaign_id,
+                orm.Campaign.state.in_(list(states)),
+            )
+        )
+        return int(value or 0)
+
     def _select(self) -> Any:
         return (
             select(orm.Campaign, orm.CampaignRequest, orm.Branch, orm.Service)
@@ -212,6 +335,12 @@ class SqlAlchemyCampaignRepository:
             dialed_until=c.dialed_until,
             feasibility=c.feasibility,
             cleaning_summary=c.cleaning_summary,
+            target_group=r.target_group,
+            list_rows=r.list_rows,
+            goal_conversion_rate=r.goal_conversion_rate,
+            segment_filters=tuple((r.segment_filters or {}).get("segments", ())),
+            flow_run_id=c.flow_run_id,
+            submitted_by=r.submitted_by,
         )
 
     def get(self, campaign_id: int, *, for_update: bool = False) -> CampaignRecord:
@@ -223,6 +352,13 @@ class SqlAlchemyCampaignRepository:
         if row is None:
             raise NotFoundError(f"campaign {campaign_id} does not exist")
         return self._record(row)
+
+    def in_state(self, state: CampaignState) -> list[CampaignRecord]:
+        """Campaigns in one state, oldest first (e.g. those waiting for approval)."""
+        rows = self.session.execute(
+            self._select().where(orm.Campaign.state == state).order_by(orm.Campaign.id)
+        )
+        return [self._record(r) for r in rows]
 
     def all(self) -> list[CampaignRecord]:
         """Every campaign, newest first."""
@@ -258,6 +394,8 @@ class SqlAlchemyContactRepository:
                     "is_mobile": c.is_mobile,
                     "attributes": c.attributes,
                     "state": ContactState.PENDING,
+                    # Why intake could not read the number; cleaning turns it into the verdict.
+                    "exclusion_reason": c.invalid_reason,
                     "is_trial": False,
                     "attempts": 0,
                     "disposition_streak": 0,
@@ -281,6 +419,24 @@ class SqlAlchemyContactRepository:
         )
         return {ContactState(s): n for s, n in rows}
 
+    def count_all(self, campaign_id: int) -> int:
+        """Rows of the campaign's list."""
+        return int(
+            self.session.scalar(select(func.count()).where(orm.Contact.campaign_id == campaign_id))
+            or 0
+        )
+
+    def count_valid(self, campaign_id: int) -> int:
+        """Rows whose number normalised to E.164."""
+        return int(
+            self.session.scalar(
+                select(func.count()).where(
+                    orm.Contact.campaign_id == campaign_id, orm.Contact.e164.is_not(None)
+                )
+            )
+            or 0
+        )
+
     def exclusion_counts(self, campaign_id: int) -> dict[ExclusionReason, int]:
         """Excluded contacts by reason."""
         rows = self.session.execute(
@@ -295,15 +451,23 @@ class SqlAlchemyContactRepository:
 
     def batch_for_cleaning(
         self, campaign_id: int, *, after_row: int, limit: int
-    ) -> list[tuple[int, int, str | None, bool]]:
-        """(id, row number, E.164, is mobile) of the next rows in list order."""
+    ) -> list[tuple[int, int, str | None, bool, ExclusionReason | None]]:
+        """(id, row number, E.164, is mobile, intake reason) of the next rows in list order."""
         rows = self.session.execute(
-            select(orm.Contact.id, orm.Contact.row_number, orm.Contact.e164, orm.Contact.is_mobile)
+            select(
+                orm.Contact.id,
+                orm.Contact.row_number,
+                orm.Contact.e164,
+                orm.Contact.is_mobile,
+                # A row without a number keeps intake's reason in this column; it is always
+                # that row's first cleaning reason too, so re-cleaning reads the same value.
+                case((orm.Contact.e164.is_(None), orm.Contact.exclusion_reason), else_=None),
+            )
             .where(orm.Contact.campaign_id == campaign_id, orm.Contact.row_number > after_row)
             .order_by(orm.Contact.row_number)
             .limit(limit)
         )
-        return [(r.id, r.row_number, r.e164, r.is_mobile) for r in rows]
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     def apply_verdicts(
         self,
