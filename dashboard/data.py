@@ -37,3 +37,38 @@ def daily_reports(campaign_id: int) -> list[dict[str, Any]]:
 def funnel_stages(status: dict[str, Any]) -> list[dict[str, Any]]:
     """Funnel rows for the chart."""
     return views.funnel_stages(status)
+
+
+@st.cache_data(ttl=60)
+def catalogue() -> dict[str, list[dict[str, Any]]]:
+    """Branches and offers for forms."""
+    return views.catalogue(uow=app().uow())
+
+
+def pending_approvals() -> list[dict[str, Any]]:
+    """Requests waiting for a decision (not cached: staff act on them)."""
+    return views.pending_approvals(uow=app().uow())
+
+
+def refresh() -> None:
+    """Drop cached read models after an action changed the data."""
+    st.cache_data.clear()
+
+
+def show_feasibility(campaign_id: int, report: dict[str, Any]) -> None:
+    """Render a feasibility report: verdict, reasons, suggestions, figures, cleaning preview."""
+    verdict = report["verdict"]
+    box = {"FEASIBLE": st.success, "AT_RISK": st.warning, "INFEASIBLE": st.error}[verdict]
+    box(
+        f"**Feasibility of campaign {campaign_id}: {verdict}**\n\n"
+        + "\n".join(f"- {r}" for r in report["reasons"])
+        + "".join(f"\n- **suggestion:** {s}" for s in report["suggestions"])
+    )
+    left, right = st.columns(2)
+    left.dataframe(
+        [{"figure": k, "value": v} for k, v in views.feasibility_rows(report)], hide_index=True
+    )
+    preview = {k: v for k, v in report["cleaning_preview"].items()}
+    right.bar_chart(
+        {"contacts": preview}, horizontal=True, x_label="contacts", y_label="cleaning preview"
+    )

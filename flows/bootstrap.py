@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +38,10 @@ class App:
 
         return load_dialer(self.settings.dialer, **(self.settings.dialer_options | overrides))
 
+    def local_today(self) -> date:
+        """Today in the center's time zone (relative request dates are read in it)."""
+        return datetime.now(ZoneInfo(self.settings.timezone)).date()
+
     def sender(self) -> FeedbackSender:
         """The webhook sender for branch feedback."""
         from flows.webhooks import HttpxFeedbackSender
@@ -53,7 +59,7 @@ _apps: dict[str, App] = {}
 def bootstrap(settings: Settings | None = None) -> App:
     """Build (or reuse) the app for these settings."""
     s = settings or Settings()
-    key = f"{s.database_url}|{s.dialer}|{s.reports_dir}"
+    key = s.model_dump_json()
     app = _apps.get(key)
     if app is None:
         if s.prefect_api_url:

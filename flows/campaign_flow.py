@@ -11,14 +11,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_client, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.context import FlowRunContext
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from prefect.states import Running
 
-from campaigns import reporting, services
+from campaigns import reporting, services, views
 from campaigns.dialing import run_slice
 from campaigns.model import CampaignRecord, Phase
 from campaigns.model import CampaignState as S
-from flows import progress
+from flows import api, progress
 from flows.bootstrap import bootstrap
 
 
@@ -30,10 +35,11 @@ def _now() -> datetime:
 def feasibility_task(campaign_id: int) -> dict[str, Any]:
     """Run the feasibility check and publish it as an artifact."""
     report = services.run_feasibility(uow=bootstrap().uow(), campaign_id=campaign_id, now=_now())
-    lines = [f"# Feasibility of campaign {campaign_id}: **{report['verdict']}**", ""]
-    lines += [f"- {r}" for r in report["reasons"]]
-    lines += [f"- suggestion: {s}" for s in report["suggestions"]]
-    create_markdown_artifact("\n".join(lines), key=f"feasibility-{campaign_id}")
+    create_markdown_artifact(
+        views.feasibility_markdown(campaign_id, report),
+        key=f"feasibility-{campaign_id}",
+        description="Feasibility report for the approval gate",
+    )
     return report
 
 
@@ -156,11 +162,71 @@ def _trial_done(campaign_id: int) -> bool:
         return uow.contacts.next_due_at(campaign_id, trial_only=True) is None
 
 
+class ApprovalDecision(RunInput):
+    """The form a reviewer fills in the Prefect UI to decide on a feasibility report."""
+
+    approve: bool
+    note: str = ""
+    reviewer: str = "prefect-ui"
+
+
+def _wait_for_decision(campaign_id: int) -> None:
+    """Pause the run until a reviewer decides, in the Prefect UI, the CLI or the dashboard.
+
+    Each pause lasts one round; when it times out the run is set running again and
+    pauses anew, so an undecided request never fails by Prefect's pause timeout.
+    """
+    app = bootstrap()
+    ctx = FlowRunContext.get()
+    assert ctx is not None and ctx.flow_run is not None
+    run_id = ctx.flow_run.id
+    services.attach_flow_run(
+        uow=app.uow(), campaign_id=campaign_id, flow_run_id=str(run_id), now=_now()
+    )
+    rounds = 0
+    try:
+        while services.get_campaign(uow=app.uow(), campaign_id=campaign_id).state is S.FEASIBILITY:
+            rounds += 1
+            try:
+                decision = pause_flow_run(
+                    wait_for_input=ApprovalDecision,
+                    timeout=app.settings.approval_round_seconds,
+                    poll_interval=app.settings.approval_poll_seconds,
+                    key=f"approval-{campaign_id}-{rounds}",
+                )
+            except FlowPauseTimeout:
+                with get_client(sync_client=True) as client:
+                    client.set_flow_run_state(run_id, Running(), force=True)
+                continue
+            current = services.get_campaign(uow=app.uow(), campaign_id=campaign_id)
+            if current.state is S.FEASIBILITY:  # decided in the Prefect UI form
+                api.decide(
+                    app,
+                    campaign_id,
+                    approve=decision.approve,
+                    actor=decision.reviewer,
+                    note=decision.note or None,
+                )
+    finally:
+        services.attach_flow_run(
+            uow=app.uow(), campaign_id=campaign_id, flow_run_id=None, now=_now()
+        )
+
+
 @flow(name="campaign", log_prints=True)
 def campaign_flow(
-    campaign_id: int, auto_approve: bool = False, auto_go: bool = True, actor: str = "flow"
+    campaign_id: int,
+    auto_approve: bool = False,
+    auto_go: bool = True,
+    actor: str = "flow",
+    wait_for_approval: bool | None = None,
 ) -> str:
-    """Carry a campaign through feasibility, approval, cleaning, trial, live and feedback."""
+    """Carry a campaign through feasibility, approval, cleaning, trial, live and feedback.
+
+    Without auto-approval the run waits for a reviewer when it talks to a Prefect server
+    (`wait_for_approval`, default: when OUTBOUND_PREFECT_API_URL is set); in the embedded
+    default it returns "awaiting approval" and `outbound approve` + `outbound launch` go on.
+    """
     app = bootstrap()
 
     def get() -> CampaignRecord:
@@ -171,16 +237,20 @@ def campaign_flow(
         feasibility_task(campaign_id)
         state = get().state
     if state is S.FEASIBILITY:
-        if not auto_approve:
+        if auto_approve:
+            api.decide(
+                app,
+                campaign_id,
+                approve=True,
+                actor=f"{actor}:auto-approve",
+                note="auto-approved on request",
+            )
+        elif wait_for_approval or (
+            wait_for_approval is None and app.settings.prefect_api_url is not None
+        ):
+            _wait_for_decision(campaign_id)
+        else:
             return "awaiting approval"
-        services.decide(
-            uow=app.uow(),
-            campaign_id=campaign_id,
-            approve=True,
-            actor=f"{actor}:auto-approve",
-            now=_now(),
-            note="auto-approved on request",
-        )
         state = get().state
     if state is S.APPROVED:
         progress.emit("cleaning", campaign_id=campaign_id)

@@ -73,7 +73,14 @@ def _run_flow(app: Any, campaign_id: int, **kwargs: Any) -> str:
     from flows import progress
     from flows.campaign_flow import campaign_flow
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=_console(),
+        redirect_stdout=False,
+        redirect_stderr=False,
+    ) as bar:
         task = bar.add_task(f"campaign {campaign_id}: starting flow", total=None)
 
         def on_event(event: str, data: dict[str, Any]) -> None:
@@ -120,7 +127,9 @@ def cmd_db(args: argparse.Namespace) -> int:
 def _load_request_file(path: Path) -> dict[str, Any]:
     from campaigns.errors import ValidationError
 
-    text = path.read_text(encoding="utf-8")
+    if not path.exists():
+        raise ValidationError(f"request file {path} does not exist")
+    text = path.read_text(encoding="utf-8-sig")
     try:
         if path.suffix.lower() in {".yaml", ".yml"}:
             import yaml
@@ -146,77 +155,118 @@ def _date(value: Any, field: str) -> date:
         raise ValidationError(f"{field} must be a date like 2026-12-01, not {value!r}") from exc
 
 
+def _print_feasibility(campaign_id: int, report: dict[str, Any]) -> None:
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from campaigns import views
+
+    out = _console()
+    colour = {"FEASIBLE": "green", "AT_RISK": "yellow", "INFEASIBLE": "red"}[report["verdict"]]
+    body = "\n".join(
+        [f"• {r}" for r in report["reasons"]] + [f"→ {s}" for s in report["suggestions"]]
+    )
+    out.print(
+        Panel(
+            body,
+            title=f"Feasibility of campaign {campaign_id}: [bold {colour}]{report['verdict']}[/]",
+            expand=False,
+        )
+    )
+    figures = Table(show_header=False, box=None)
+    figures.add_column(style="dim")
+    figures.add_column()
+    for label, value in views.feasibility_rows(report):
+        figures.add_row(label, value)
+    out.print(figures)
+    preview = Table(title="Cleaning preview (what cleaning would do now)")
+    preview.add_column("reason")
+    preview.add_column("first reason", justify="right")
+    preview.add_column("this rule alone", justify="right")
+    alone = report.get("cleaning_alone", {})
+    for reason, n in report["cleaning_preview"].items():
+        preview.add_row(reason, f"{n:,}", "" if reason == "kept" else f"{alone.get(reason, n):,}")
+    out.print(preview)
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
-    from campaigns import services
-    from campaigns.errors import ValidationError
-    from campaigns.intake import iter_rows, open_list
-    from campaigns.model import CampaignRequestDraft
+    from flows import api
 
     fields: dict[str, Any] = _load_request_file(Path(args.request)) if args.request else {}
-    for name in ("branch", "offer", "target", "contacts", "goal", "start", "end", "month"):
+    for name in (
+        "branch",
+        "offer",
+        "target",
+        "segments",
+        "contacts",
+        "goal",
+        "goal_rate",
+        "start",
+        "end",
+        "month",
+    ):
         value = getattr(args, name)
         if value is not None:
             fields[name] = value
-    missing = [n for n in ("branch", "offer", "goal", "start", "end") if fields.get(n) is None]
-    if missing:
-        raise ValidationError("missing request fields: " + ", ".join(missing))
-    start = _date(fields["start"], "start")
     app = _app(args)
-    lf = open_list(Path(args.list_file), phone_column=args.phone_column)
-    rows = list(iter_rows(lf))
-    draft = CampaignRequestDraft(
-        branch_code=str(fields["branch"]),
-        offer_code=str(fields["offer"]),
-        target_group=str(fields.get("target", "")),
-        requested_contacts=int(fields.get("contacts") or len(rows)),
-        goal_activations=int(fields["goal"]),
-        window_start=start,
-        window_end=_date(fields["end"], "end"),
-        month=str(fields.get("month") or start.strftime("%Y-%m")),
-        submitted_by=args.by,
-    )
-    result = services.submit_request(
-        uow=app.uow(),
-        draft=draft,
-        rows=rows,
-        file_digest=lf.digest,
-        list_filename=Path(args.list_file).name,
-        now=_now(),
-    )
     out = _console()
+    with out.status("reading and checking the list…"):
+        submission = api.submit(
+            app,
+            fields,
+            Path(args.list_file),
+            submitted_by=args.by,
+            phone_column=args.phone_column,
+            check=False,
+        )
+    result = submission.result
     if result.duplicate:
+        from campaigns import services
+
+        state = services.get_campaign(uow=app.uow(), campaign_id=result.campaign_id).state
         out.print(
-            f"This request was already submitted as campaign {result.campaign_id}; "
-            "nothing new was stored."
+            f"This request was already submitted as campaign {result.campaign_id} "
+            f"(same fields, same file), which is {state.value}; nothing new was stored."
         )
         return 0
     out.print(
         f"Submitted campaign {result.campaign_id}: {result.rows:,} rows, "
-        f"{result.valid_numbers:,} valid numbers."
+        f"{result.valid_numbers:,} valid numbers, {result.problem_count:,} rows with problems."
     )
     for p in result.problems[:20]:
         out.print(f"  row {p.row_number}: {p.raw!r} — {p.reason}")
-    if len(result.problems) > 20:
-        out.print(f"  … and {len(result.problems) - 20} more rows with problems")
+    if result.problem_count > 20:
+        out.print(
+            f"  … and {result.problem_count - 20:,} more (see `outbound status "
+            f"{result.campaign_id}`)"
+        )
     if not args.no_check:
-        _run_flow(app, result.campaign_id)
-        _print_status(app, result.campaign_id)
+        _run_flow(app, result.campaign_id, actor=args.by)
+        from campaigns import services
+
+        campaign = services.get_campaign(uow=app.uow(), campaign_id=result.campaign_id)
+        if campaign.feasibility:
+            _print_feasibility(campaign.id, dict(campaign.feasibility))
+        out.print(
+            f"Campaign {campaign.id} is {campaign.state.value}. A reviewer decides with "
+            f"`outbound approve {campaign.id}` or `outbound reject {campaign.id} --note …`."
+        )
     return 0
 
 
 def cmd_decide(args: argparse.Namespace, approve: bool) -> int:
-    from campaigns import services
+    from flows import api
 
     app = _app(args)
-    c = services.decide(
-        uow=app.uow(),
-        campaign_id=args.campaign,
-        approve=approve,
-        actor=args.by,
-        now=_now(),
-        note=args.note,
-    )
+    outcome = api.decide(app, args.campaign, approve=approve, actor=args.by, note=args.note)
+    c = outcome.campaign
     print(f"campaign {c.id} is {c.state.value}")
+    if outcome.notified is not None:
+        print(f"branch {c.branch_code} notified of the rejection: {outcome.notified.value}")
+    if outcome.flow_resumed:
+        print(f"the flow run waiting at the approval gate ({c.flow_run_id}) was resumed")
+    elif approve:
+        print(f"start it with `outbound launch {c.id}`")
     return 0
 
 
@@ -274,11 +324,11 @@ def _print_status(app: Any, campaign_id: int) -> None:
     out = _console()
     s = views.campaign_status(uow=app.uow(), campaign_id=campaign_id)
     out.print(f"[bold]Campaign {s['id']}[/] {s['name']} — [bold]{s['state']}[/]")
-    feas = s.get("feasibility") or {}
-    if feas:
+    if s.get("feasibility") and s["state"] in ("SUBMITTED", "FEASIBILITY", "REJECTED"):
+        _print_feasibility(s["id"], dict(s["feasibility"]))
+    elif s.get("feasibility"):
+        feas = s["feasibility"]
         out.print(f"Feasibility: {feas['verdict']} — " + "; ".join(feas["reasons"]))
-        for sug in feas.get("suggestions", []):
-            out.print(f"  suggestion: {sug}")
     table = Table(title="Contacts by state")
     table.add_column("state")
     table.add_column("contacts", justify="right")
@@ -382,6 +432,32 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_branch(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from campaigns import services, views
+
+    app = _app(args)
+    if args.code:
+        services.configure_branch(
+            uow=app.uow(),
+            code=args.code,
+            actor=args.by,
+            now=_now(),
+            monthly_quota=args.quota,
+            webhook_url=args.webhook,
+            clear_quota=args.no_quota,
+        )
+    table = Table(title="Branches")
+    for col in ("code", "name", "monthly quota", "webhook"):
+        table.add_column(col)
+    for b in views.branches(uow=app.uow()):
+        quota = f"{b['quota']:,}" if b["quota"] is not None else "none"
+        table.add_row(b["code"], b["name"], quota, b["webhook"] or "")
+    _console().print(table)
+    return 0
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     script = Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py"
     env = dict(os.environ)
@@ -439,16 +515,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("revision", nargs="?", default=None, help="default: head / base")
 
     p = add("submit", "submit a branch's campaign request with its contact list", cmd_submit)
-    p.add_argument("list_file", help="CSV or XLSX list (UTF-8 or GBK), one contact per row")
-    p.add_argument("--request", help="YAML or JSON file with the request fields")
+    p.add_argument("list_file", help="CSV or XLSX list (UTF-8 or GBK/GB18030), one contact per row")
+    p.add_argument("--request", help="YAML or JSON file with the request fields (see examples/)")
     p.add_argument("--branch", help="branch code, e.g. GZ")
     p.add_argument("--offer", help="offer code, e.g. 5G_PLUS_59")
-    p.add_argument("--target", help="target customer group (目标客户群)")
-    p.add_argument("--contacts", type=int, help="requested number of contacts")
-    p.add_argument("--goal", type=int, help="goal: activations")
+    p.add_argument("--target", help="target customer group (目标客户群), in words")
+    p.add_argument("--segments", help="optional segment filters, comma separated (youth,family)")
+    p.add_argument("--contacts", type=int, help="requested number of contacts (default: the list)")
+    p.add_argument("--goal", type=int, help="goal in activations")
+    p.add_argument("--goal-rate", dest="goal_rate", help="goal as a conversion rate: 0.08 or 8%%")
     p.add_argument("--start", help="first day of the window, YYYY-MM-DD")
     p.add_argument("--end", help="last day of the window, YYYY-MM-DD")
-    p.add_argument("--month", help="month the request belongs to, YYYY-MM")
+    p.add_argument("--month", help="month the request belongs to, YYYY-MM (default: the start's)")
     p.add_argument("--phone-column", help="name of the phone column if it is not detected")
     p.add_argument("--by", default="branch", help="who submits")
     p.add_argument("--no-check", action="store_true", help="store only; skip the feasibility check")
@@ -486,6 +564,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("campaign", type=int)
     p.add_argument("--date", help="build and deliver the report of this day, YYYY-MM-DD")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = add("branch", "list branches, or set one's monthly quota and feedback webhook", cmd_branch)
+    p.add_argument("code", nargs="?", help="branch code to change, e.g. GZ")
+    p.add_argument("--quota", type=int, help="monthly quota of contacts")
+    p.add_argument("--no-quota", action="store_true", help="remove the monthly quota")
+    p.add_argument("--webhook", help="feedback webhook URL ('' to remove)")
+    p.add_argument("--by", default="admin")
 
     p = add("dashboard", "open the Streamlit dashboard", cmd_dashboard)
     p.add_argument("--port", type=int, default=8501)

@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from campaigns.intake import ListLimits
+
 
 class Settings(BaseSettings):
     """Everything the composition root needs; read once per process by `bootstrap()`."""
@@ -16,6 +18,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("data"), description="where the embedded database lives")
     database_url: str = Field(default="", description="SQLAlchemy URL; SQLite in data_dir if empty")
+    timezone: str = Field(default="Asia/Shanghai", description="the center's time zone")
     dialer: str = Field(default="simulator", description="dialer adapter name (entry point)")
     dialer_options: dict[str, Any] = Field(default_factory=dict)
     reports_dir: Path = Field(
@@ -26,6 +29,23 @@ class Settings(BaseSettings):
     )
     webhook_timeout: float = 10.0
     webhook_secret: SecretStr | None = None
+    list_max_mb: float = Field(default=200.0, description="largest list file accepted")
+    list_max_rows: int = Field(default=2_000_000, description="most rows per request")
+    list_max_problem_share: float = Field(
+        default=0.2, description="share of bad rows that rejects a request whole"
+    )
+    approval_round_seconds: int = Field(
+        default=3600, description="each wait for a reviewer on a Prefect server; it loops"
+    )
+    approval_poll_seconds: int = Field(default=10, description="how often a paused flow checks")
+
+    def list_limits(self) -> ListLimits:
+        """The list file limits these settings describe."""
+        return ListLimits(
+            max_bytes=int(self.list_max_mb * 1024 * 1024),
+            max_rows=self.list_max_rows,
+            max_problem_share=self.list_max_problem_share,
+        )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

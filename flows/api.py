@@ -1,0 +1,113 @@
+"""The Python API for branches and center staff; the CLI and the dashboard call these too."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from campaigns import reporting, services
+from campaigns.intake import ListLimits, draft_from_fields, iter_rows, open_list
+from campaigns.model import CampaignRecord, CampaignState, DeliveryStatus
+from flows.bootstrap import App
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A stored (or recognised) request and, when it was checked, its feasibility report."""
+
+    result: services.SubmitResult
+    feasibility: dict[str, Any] | None
+
+
+def submit(
+    app: App,
+    fields: dict[str, Any],
+    list_path: Path,
+    *,
+    submitted_by: str,
+    phone_column: str | None = None,
+    check: bool = True,
+    list_name: str | None = None,
+) -> Submission:
+    """Validate and store a branch request with its list file; then run the feasibility check."""
+    draft = draft_from_fields(fields, submitted_by=submitted_by, today=app.local_today())
+    limits = app.settings.list_limits()
+    lf = open_list(list_path, phone_column=phone_column, limits=limits)
+    result = services.submit_request(
+        uow=app.uow(),
+        draft=draft,
+        rows=iter_rows(lf),
+        file_digest=lf.digest,
+        list_filename=list_name or list_path.name,
+        now=datetime.now(UTC),
+        limits=limits,
+    )
+    feasibility = None
+    campaign = services.get_campaign(uow=app.uow(), campaign_id=result.campaign_id)
+    if check and campaign.state is CampaignState.SUBMITTED:
+        feasibility = services.run_feasibility(
+            uow=app.uow(), campaign_id=result.campaign_id, now=datetime.now(UTC)
+        )
+    elif campaign.feasibility:
+        feasibility = dict(campaign.feasibility)
+    return Submission(result, feasibility)
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    """The campaign after a decision, whether the branch heard of a rejection, and the flow."""
+
+    campaign: CampaignRecord
+    notified: DeliveryStatus | None
+    flow_resumed: bool
+
+
+def decide(
+    app: App, campaign_id: int, *, approve: bool, actor: str, note: str | None = None
+) -> DecisionOutcome:
+    """Approve or reject; tell the branch of a rejection; resume a flow paused at the gate."""
+    campaign = services.decide(
+        uow=app.uow(),
+        campaign_id=campaign_id,
+        approve=approve,
+        actor=actor,
+        now=datetime.now(UTC),
+        note=note,
+    )
+    notified = None
+    if not approve:
+        notified = reporting.notify_rejection(
+            uow=app.uow(), campaign_id=campaign_id, sender=app.sender(), now=datetime.now(UTC)
+        )
+    return DecisionOutcome(campaign, notified, _resume(campaign, approve, actor, note))
+
+
+def _resume(campaign: CampaignRecord, approve: bool, actor: str, note: str | None) -> bool:
+    if not campaign.flow_run_id:
+        return False
+    from uuid import UUID
+
+    from prefect.flow_runs import resume_flow_run
+
+    try:
+        resume_flow_run(
+            UUID(campaign.flow_run_id),
+            run_input={"approve": approve, "note": note or "", "reviewer": actor},
+        )
+    except Exception as exc:  # the run may be gone; the decision stands either way
+        log.warning("could not resume flow run %s: %s", campaign.flow_run_id, exc)
+        return False
+    return True
+
+
+def limits_text(limits: ListLimits) -> str:
+    """The list limits in words, for help texts."""
+    return (
+        f"at most {limits.max_bytes / 1e6:.0f} MB and {limits.max_rows:,} rows; a request is "
+        f"rejected when more than {limits.max_problem_share:.0%} of its rows have problems"
+    )
