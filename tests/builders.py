@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from campaigns import services
+from campaigns.intake import ListRow
 from campaigns.model import CampaignRequestDraft, SubscriberStatus
 from campaigns.storage.bulk import load_operator, load_reference
 from campaigns.synthetic import Operator, SubscriberRow
@@ -13,6 +19,11 @@ from flows.bootstrap import App
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
 TODAY = date(2026, 11, 25)
+
+
+def real_today() -> date:
+    """Today in the branches' time zone, for paths that read the wall clock (API, CLI, flow)."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 def number(i: int) -> str:
@@ -112,8 +123,8 @@ def list_rows(
         fates.dnc,
         fates.unknown,
     ]
-    raws += [fates.active[0][3:].replace("138", "138-", 1), "12345", *(extra or [])]
-    return [(i + 2, raw, {"name": f"c{i}"}) for i, raw in enumerate(raws)]
+    raws += [fates.active[0][3:].replace("138", "138-", 1), "1380013", "10086", *(extra or [])]
+    return [ListRow(i + 2, raw, {"name": f"c{i}"}) for i, raw in enumerate(raws)]
 
 
 def submitted(app: App, fates: Fates, **overrides: object) -> int:
@@ -137,3 +148,23 @@ def ready_campaign(app: App, fates: Fates) -> int:
     services.clean(uow=app.uow(), campaign_id=cid, now=NOW)
     services.assign_script(uow=app.uow(), campaign_id=cid, now=NOW)
     return cid
+
+
+def outbound(app: App, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real `outbound` console script against the test database and Prefect server."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = dict(os.environ, PREFECT_API_URL=str(PREFECT_API_URL.value()), COLUMNS="200")
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "outbound"),
+            "--database",
+            app.settings.database_url,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )

@@ -116,3 +116,48 @@ def sqlite_app(_sqlite_app: App) -> Iterator[App]:
     """An empty, migrated SQLite database only (for tests that need one backend)."""
     _empty(_sqlite_app)
     yield _sqlite_app
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """Prefect's test harness, entered once for the whole session (it costs ~10 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        _console_logs_to_real_stderr()
+        yield
+
+
+def _console_logs_to_real_stderr() -> None:
+    # Prefect's console handler binds the stderr of the test that first logged; pytest closes
+    # that stream after the test, so later tests would fail on writing to a closed file.
+    import logging
+    import sys
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for name in ["", *logging.root.manager.loggerDict]:
+        for handler in getattr(logging.getLogger(name), "handlers", []):
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.setStream(sys.__stderr__)
+                handler.console.file = sys.__stderr__
+
+
+@pytest.fixture
+def flow_app(app: App, prefect_harness: None) -> Iterator[App]:
+    """Point the flow's composition root (which reads the environment) at the test database."""
+    env = {
+        "OUTBOUND_DATABASE_URL": app.settings.database_url,
+        "OUTBOUND_DATA_DIR": str(app.settings.data_dir),
+        # Short approval rounds, so a test sees a pause time out and the gate wait again.
+        "OUTBOUND_APPROVAL_ROUND_SECONDS": "3",
+        "OUTBOUND_APPROVAL_POLL_SECONDS": "1",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield app
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from builders import seed_operator
+from builders import real_today, seed_operator
 
 from flows.bootstrap import App
 from flows.cli import build_parser, main
@@ -61,9 +61,9 @@ def test_user_mistakes_are_one_line_errors(
             "--goal",
             "5",
             "--start",
-            "2026-12-01",
+            real_today().isoformat(),
             "--end",
-            "2026-12-05",
+            real_today().isoformat(),
             "--no-check",
         ]
     )
@@ -76,23 +76,19 @@ def test_missing_schema_is_explained(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "run `outbound db upgrade`" in capsys.readouterr().err
 
 
-def test_submit_gbk_file_then_status(
-    sqlite_app: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    fates = seed_operator(sqlite_app)
-    path = tmp_path / "分公司名单.csv"
-    lines = ["序号,手机号,姓名"] + [f"{i},{n[3:]},客户{i}" for i, n in enumerate(fates.active[:10])]
-    path.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
-    request = tmp_path / "request.yaml"
-    request.write_text(
-        "branch: GZ\noffer: 5G_PLUS_59\ntarget: 4G 用户\ngoal: 1\n"
-        "start: 2026-12-01\nend: 2026-12-05\n",
-        encoding="utf-8",
+def test_branch_quota_and_webhook(sqlite_app: App, capsys: pytest.CaptureFixture[str]) -> None:
+    seed_operator(sqlite_app)
+    db = _db(sqlite_app)
+    assert (
+        main([*db, "branch", "GZ", "--quota", "1234", "--webhook", "https://gz.example/hook"]) == 0
     )
-    args = [*_db(sqlite_app), "submit", "--request", str(request), str(path), "--no-check"]
-    assert main(args) == 0
-    assert "Submitted campaign 1: 10 rows, 10 valid numbers" in capsys.readouterr().out
-    assert main(args) == 0
-    assert "already submitted as campaign 1" in capsys.readouterr().out
-    assert main([*_db(sqlite_app), "status"]) == 0
-    assert "GZ-5G_PLUS_59-2026-12" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1,234" in out and "https://gz.example/hook" in out
+    assert main([*db, "branch", "GZ", "--webhook", "ftp://x"]) == 2
+    assert "must be an http(s) URL" in capsys.readouterr().err
+    assert main([*db, "branch", "GZ", "--no-quota", "--webhook", ""]) == 0
+    with sqlite_app.uow() as uow:
+        gz = uow.catalogue.branch_by_code("GZ")
+        trail = uow.audit.for_entity("branch", gz.id if gz else 0)
+    assert gz is not None and gz.monthly_quota is None and gz.webhook_url is None
+    assert [e["action"] for e in trail] == ["configured", "configured"]

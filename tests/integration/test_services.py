@@ -35,7 +35,7 @@ def test_submit_stores_request_contacts_and_audit(app: App) -> None:
     )
     assert not result.duplicate
     assert result.rows == len(list_rows(fates))
-    assert [p.reason for p in result.problems] == ["INVALID_NUMBER"]
+    assert [p.reason for p in result.problems] == ["INVALID_NUMBER", "SHORT_CODE"]
     c = services.get_campaign(uow=app.uow(), campaign_id=result.campaign_id)
     assert c.state is CampaignState.SUBMITTED and c.branch_code == "GZ"
 
@@ -137,7 +137,8 @@ def test_cleaning_excludes_each_fate_with_its_reason(app: App) -> None:
         fates.follow_up: ExclusionReason.PRIOR_FOLLOW_UP,
         fates.dnc: ExclusionReason.DO_NOT_CALL,
         fates.unknown: ExclusionReason.UNKNOWN_SUBSCRIBER,
-        "12345": ExclusionReason.INVALID_NUMBER,
+        "1380013": ExclusionReason.INVALID_NUMBER,
+        "10086": ExclusionReason.SHORT_CODE,
     }
     for key, reason in expect.items():
         assert rows[key] == (ContactState.EXCLUDED, reason), key
@@ -160,6 +161,7 @@ def test_cleaning_excludes_each_fate_with_its_reason(app: App) -> None:
         "INVALID_NUMBER": 1,
         "PRIOR_FOLLOW_UP": 1,
         "RECENT_CONTACT": 1,
+        "SHORT_CODE": 1,
         "SUBSCRIBER_INACTIVE": 2,
         "UNKNOWN_SUBSCRIBER": 1,
     }
