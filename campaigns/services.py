@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from campaigns.errors import NotFoundError, ValidationError
+from campaigns.fastphone import normalise_fast
 from campaigns.feasibility import FeasibilityInputs, Rates, assess_feasibility, rates_from_history
 from campaigns.feedback import build_funnel
 from campaigns.intake import EMPTY_ROW, ListLimits, ListRow
@@ -29,7 +30,7 @@ from campaigns.model import (
     Phase,
     Verdict,
 )
-from campaigns.phone import E164, normalise
+from campaigns.phone import E164
 from campaigns.ports import UnitOfWork
 from campaigns.rules import CHINA_DEFAULT_HOURS, duplicate_flags, evaluate_contact, hours_overlap
 from campaigns.states import check_transition
@@ -266,7 +267,8 @@ def submit_request(
             intake_reason = ExclusionReason.INVALID_NUMBER
             contact: NewContact | None = None
             if reason is None:
-                result = normalise(row.raw, branch.region)
+                # Same answer as campaigns.phone.normalise, about 8x faster (bench/normaliser.py).
+                result = normalise_fast(row.raw, branch.region)
                 if isinstance(result, E164):
                     valid += 1
                     contact = NewContact(
