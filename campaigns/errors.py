@@ -10,6 +10,7 @@ not exceptions. Exceptions are for requests that cannot be carried out.
     │   ├── NotFoundError              an id or code that does not exist
     │   └── IllegalTransition          a campaign cannot move from its state to the one asked for
     ├── ConfigurationError             settings or installation are wrong (unknown dialer adapter)
+    ├── SourceUnavailable              retryable: a subscriber source (CRM) could not be reached
     └── DialerError                    raised by dialer adapters, translated from vendor errors
         ├── DialerUnavailable          retryable: the dialer could not be reached or timed out
         └── DialerRejected             permanent: the dialer refused the request
@@ -51,6 +52,12 @@ class IllegalTransition(UserError):
 
 class ConfigurationError(OutboundError):
     """Settings or installation problems."""
+
+
+class SourceUnavailable(OutboundError):
+    """A subscriber source (the operator's CRM) did not answer in time; retry later."""
+
+    retryable = True
 
 
 class DialerError(OutboundError):

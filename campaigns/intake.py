@@ -79,7 +79,8 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def _detect_encoding(path: Path) -> str:
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) if the whole file decodes as such, else GBK/GB18030."""
     # Strict UTF-8 over the whole file first: GBK bytes almost never form valid UTF-8,
     # while UTF-8 bytes often decode (wrongly) as GBK.
     utf8 = codecs.getincrementaldecoder("utf-8-sig")()
@@ -156,7 +157,7 @@ def open_list(
         raise ListFileError(
             f"{path.name} is an old Excel 97-2003 workbook; save it as .xlsx or CSV"
         )
-    encoding = _detect_encoding(path)
+    encoding = detect_encoding(path)
     with path.open(encoding=encoding, newline="") as f:
         sample = f.read(64 * 1024)
     if "\x00" in sample or any(ord(ch) < 9 for ch in sample[:4096]):

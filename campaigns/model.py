@@ -119,6 +119,10 @@ class ExclusionReason(enum.StrEnum):
     RECENT_CONTACT = "RECENT_CONTACT"
     PRIOR_FOLLOW_UP = "PRIOR_FOLLOW_UP"
     DO_NOT_CALL = "DO_NOT_CALL"
+    REFUSED_BEFORE = "REFUSED_BEFORE"
+    IN_OTHER_CAMPAIGN = "IN_OTHER_CAMPAIGN"
+    OUT_OF_REGION = "OUT_OF_REGION"
+    SEGMENT_FILTER = "SEGMENT_FILTER"
 
 
 class Verdict(enum.StrEnum):
@@ -184,16 +188,55 @@ class ContactFacts:
     last_contacted_at: datetime | None = None
     has_follow_up: bool = False
     on_dnc: bool = False
+    last_refused_at: datetime | None = None  # refused this offer in an earlier campaign
+    in_other_campaign: bool = False
+    out_of_region: bool = False
+    segment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CleaningPolicy:
-    """Per-campaign cleaning configuration; `version` is recorded with every verdict."""
+    """Per-campaign cleaning configuration; stored with the campaign and with its ledger.
+
+    `disabled` switches rules off by reason code; the invalid-number, short-code and
+    duplicate rules cannot be switched off, since no campaign can dial those contacts.
+    """
 
     cooldown_days: int = 30
-    require_known_subscriber: bool = True
-    exclude_follow_ups: bool = True
-    version: str = "clean-1"
+    refusal_cooloff_days: int = 90
+    segments: tuple[str, ...] = ()
+    disabled: frozenset[ExclusionReason] = frozenset()
+
+    def enabled(self, reason: ExclusionReason) -> bool:
+        """Whether a rule applies under this policy."""
+        return reason not in self.disabled
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready form for storage."""
+        return {
+            "cooldown_days": self.cooldown_days,
+            "refusal_cooloff_days": self.refusal_cooloff_days,
+            "segments": list(self.segments),
+            "disabled": sorted(r.value for r in self.disabled),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object] | None) -> CleaningPolicy:
+        """Read a stored policy; missing keys take their defaults."""
+        if not data:
+            return cls()
+        default = cls()
+        disabled = data.get("disabled") or []
+        segments = data.get("segments") or []
+        assert isinstance(disabled, list) and isinstance(segments, list)
+        return cls(
+            cooldown_days=int(str(data.get("cooldown_days", default.cooldown_days))),
+            refusal_cooloff_days=int(
+                str(data.get("refusal_cooloff_days", default.refusal_cooloff_days))
+            ),
+            segments=tuple(str(s) for s in segments),
+            disabled=frozenset(ExclusionReason(str(r)) for r in disabled),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +323,8 @@ class CampaignRecord:
     segment_filters: tuple[str, ...] = ()
     flow_run_id: str | None = None
     submitted_by: str = ""
+    cleaning_policy: dict[str, object] | None = None
+    cleaning_ledger: dict[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,3 +349,16 @@ class NewContact:
     is_mobile: bool
     attributes: dict[str, str] | None
     invalid_reason: ExclusionReason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberFacts:
+    """What the operator knows about one number, from its snapshot or its CRM."""
+
+    msisdn: str
+    status: SubscriberStatus
+    segment: str | None = None
+    branch_code: str | None = None
+    services: frozenset[str] = frozenset()  # codes of the services the subscriber holds
+    has_follow_up: bool = False
+    last_contacted_at: datetime | None = None  # the operator's own contact history

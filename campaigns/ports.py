@@ -22,7 +22,7 @@ from campaigns.model import (
     OfferRecord,
     Phase,
     ScriptRecord,
-    SubscriberStatus,
+    SubscriberFacts,
 )
 
 # --------------------------------------------------------------------------- dialer
@@ -122,6 +122,20 @@ class FeedbackSender(Protocol):
         ...
 
 
+class SubscriberSource(Protocol):
+    """Where cleaning learns about subscribers: the snapshot tables or the operator's CRM.
+
+    `lookup` takes a batch of E.164 numbers (hundreds to thousands) and returns facts for
+    the numbers the operator knows; unknown numbers are simply absent. Implementations
+    batch their own I/O and raise `DialerUnavailable`-style retryable errors from
+    `campaigns.errors` (`SourceUnavailable`) when the source cannot be reached.
+    """
+
+    def lookup(self, numbers: Sequence[str]) -> dict[str, SubscriberFacts]:
+        """Facts for the known numbers of the batch."""
+        ...
+
+
 # --------------------------------------------------------------------------- storage
 
 
@@ -199,9 +213,11 @@ class ContactRepository(Protocol):
         self,
         verdicts: Sequence[tuple[int, ExclusionReason | None]],
         *,
-        rule_version: str,
         due_at: datetime,
     ) -> None: ...
+    def in_other_campaigns(
+        self, numbers: Sequence[str], campaign_id: int, states: Sequence[CampaignState]
+    ) -> set[str]: ...
     def mark_trial_sample(self, campaign_id: int, size: int) -> int: ...
     def claim_due(
         self, campaign_id: int, *, now: datetime, limit: int, trial_only: bool
@@ -209,17 +225,6 @@ class ContactRepository(Protocol):
     def release_claims(self, campaign_id: int) -> int: ...
     def next_due_at(self, campaign_id: int, *, trial_only: bool) -> datetime | None: ...
     def update_after_attempts(self, updates: Sequence[dict[str, Any]]) -> None: ...
-
-
-class SubscriberRepository(Protocol):
-    """Look-ups in the operator's subscriber snapshot."""
-
-    def statuses(self, numbers: Sequence[str]) -> dict[str, SubscriberStatus]: ...
-    def holders(self, numbers: Sequence[str], service_ids: Sequence[int]) -> set[str]: ...
-    def last_contacted(
-        self, numbers: Sequence[str], *, exclude_campaign: int
-    ) -> dict[str, datetime]: ...
-    def with_follow_ups(self, numbers: Sequence[str]) -> set[str]: ...
 
 
 class DncRepository(Protocol):
@@ -233,6 +238,12 @@ class AttemptRepository(Protocol):
     """Call attempts and their aggregates."""
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> int: ...
+    def last_attempts(
+        self, numbers: Sequence[str], *, exclude_campaign: int
+    ) -> dict[str, datetime]: ...
+    def last_refusals(
+        self, numbers: Sequence[str], *, offer_id: int, exclude_campaign: int
+    ) -> dict[str, datetime]: ...
     def counts(
         self,
         campaign_id: int,
@@ -295,7 +306,7 @@ class UnitOfWork(Protocol):
     @property
     def contacts(self) -> ContactRepository: ...
     @property
-    def subscribers(self) -> SubscriberRepository: ...
+    def snapshot(self) -> SubscriberSource: ...
     @property
     def dnc(self) -> DncRepository: ...
     @property

@@ -20,31 +20,71 @@ from campaigns.model import (
 # --------------------------------------------------------------------------- cleaning
 
 
+#: The version of each rule; bump one when its meaning changes, so ledgers stay explainable.
+RULE_VERSIONS: Mapping[ExclusionReason, int] = {reason: 1 for reason in ExclusionReason}
+
+#: Rules no policy can switch off: nobody can dial these contacts.
+MANDATORY = frozenset(
+    {ExclusionReason.INVALID_NUMBER, ExclusionReason.SHORT_CODE, ExclusionReason.DUPLICATE}
+)
+
+#: The order rules are checked in; a contact's verdict is the first that matches.
+RULE_ORDER: tuple[ExclusionReason, ...] = (
+    ExclusionReason.INVALID_NUMBER,
+    ExclusionReason.SHORT_CODE,
+    ExclusionReason.NOT_MOBILE,
+    ExclusionReason.DUPLICATE,
+    ExclusionReason.UNKNOWN_SUBSCRIBER,
+    ExclusionReason.SUBSCRIBER_INACTIVE,
+    ExclusionReason.OUT_OF_REGION,
+    ExclusionReason.SEGMENT_FILTER,
+    ExclusionReason.HOLDS_OFFER,
+    ExclusionReason.HOLDS_EXCLUSIVE,
+    ExclusionReason.DO_NOT_CALL,
+    ExclusionReason.REFUSED_BEFORE,
+    ExclusionReason.IN_OTHER_CAMPAIGN,
+    ExclusionReason.RECENT_CONTACT,
+    ExclusionReason.PRIOR_FOLLOW_UP,
+)
+
+
+def rule_tag(reason: ExclusionReason) -> str:
+    """The reason code with its rule version, as stored in the ledger: 'DUPLICATE@1'."""
+    return f"{reason.value}@{RULE_VERSIONS[reason]}"
+
+
+def _within(then: datetime | None, now: datetime, days: int) -> bool:
+    return then is not None and now - then < timedelta(days=days)
+
+
 def evaluate_contact(facts: ContactFacts, policy: CleaningPolicy, now: datetime) -> CleaningVerdict:
     """Run every exclusion rule on one contact; the first matching reason is the verdict."""
-    reasons: list[ExclusionReason] = []
-    if facts.invalid_reason is not None or facts.e164 is None:
-        reasons.append(facts.invalid_reason or ExclusionReason.INVALID_NUMBER)
-    if facts.duplicate_of_earlier_row:
-        reasons.append(ExclusionReason.DUPLICATE)
-    if facts.subscriber_status is None:
-        if policy.require_known_subscriber and facts.e164 is not None:
-            reasons.append(ExclusionReason.UNKNOWN_SUBSCRIBER)
-    elif facts.subscriber_status is not SubscriberStatus.ACTIVE:
-        reasons.append(ExclusionReason.SUBSCRIBER_INACTIVE)
-    if facts.holds_offer:
-        reasons.append(ExclusionReason.HOLDS_OFFER)
-    if facts.holds_exclusive:
-        reasons.append(ExclusionReason.HOLDS_EXCLUSIVE)
-    if facts.on_dnc:
-        reasons.append(ExclusionReason.DO_NOT_CALL)
-    if facts.last_contacted_at is not None and now - facts.last_contacted_at < timedelta(
-        days=policy.cooldown_days
-    ):
-        reasons.append(ExclusionReason.RECENT_CONTACT)
-    if facts.has_follow_up and policy.exclude_follow_ups:
-        reasons.append(ExclusionReason.PRIOR_FOLLOW_UP)
-    return CleaningVerdict(facts.contact_id, reasons[0] if reasons else None, tuple(reasons))
+    known = facts.subscriber_status is not None
+    matched: dict[ExclusionReason, bool] = {
+        ExclusionReason.INVALID_NUMBER: facts.e164 is None
+        and facts.invalid_reason in (None, ExclusionReason.INVALID_NUMBER),
+        ExclusionReason.SHORT_CODE: facts.invalid_reason is ExclusionReason.SHORT_CODE,
+        ExclusionReason.NOT_MOBILE: facts.invalid_reason is ExclusionReason.NOT_MOBILE,
+        ExclusionReason.DUPLICATE: facts.duplicate_of_earlier_row,
+        ExclusionReason.UNKNOWN_SUBSCRIBER: not known and facts.e164 is not None,
+        ExclusionReason.SUBSCRIBER_INACTIVE: known
+        and facts.subscriber_status is not SubscriberStatus.ACTIVE,
+        ExclusionReason.OUT_OF_REGION: facts.out_of_region,
+        ExclusionReason.SEGMENT_FILTER: bool(policy.segments)
+        and known
+        and facts.segment not in policy.segments,
+        ExclusionReason.HOLDS_OFFER: facts.holds_offer,
+        ExclusionReason.HOLDS_EXCLUSIVE: facts.holds_exclusive,
+        ExclusionReason.DO_NOT_CALL: facts.on_dnc,
+        ExclusionReason.REFUSED_BEFORE: _within(
+            facts.last_refused_at, now, policy.refusal_cooloff_days
+        ),
+        ExclusionReason.IN_OTHER_CAMPAIGN: facts.in_other_campaign,
+        ExclusionReason.RECENT_CONTACT: _within(facts.last_contacted_at, now, policy.cooldown_days),
+        ExclusionReason.PRIOR_FOLLOW_UP: facts.has_follow_up,
+    }
+    reasons = tuple(r for r in RULE_ORDER if matched[r] and (r in MANDATORY or policy.enabled(r)))
+    return CleaningVerdict(facts.contact_id, reasons[0] if reasons else None, reasons)
 
 
 def duplicate_flags(numbers: Iterable[str | None]) -> list[bool]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,8 +31,15 @@ from campaigns.model import (
     Verdict,
 )
 from campaigns.phone import E164
-from campaigns.ports import UnitOfWork
-from campaigns.rules import CHINA_DEFAULT_HOURS, duplicate_flags, evaluate_contact, hours_overlap
+from campaigns.ports import SubscriberSource, UnitOfWork
+from campaigns.rules import (
+    CHINA_DEFAULT_HOURS,
+    RULE_ORDER,
+    duplicate_flags,
+    evaluate_contact,
+    hours_overlap,
+    rule_tag,
+)
 from campaigns.states import check_transition
 
 # --------------------------------------------------------------------------- lifecycle
@@ -373,27 +380,45 @@ class CleaningTally:
         return {"kept": self.kept, **dict(sorted(self.first.items()))}
 
 
+def policy_for(campaign: CampaignRecord) -> CleaningPolicy:
+    """The campaign's stored cleaning policy; the request's segment filters apply by default."""
+    policy = CleaningPolicy.from_dict(campaign.cleaning_policy)
+    if not policy.segments and campaign.segment_filters:
+        policy = replace(policy, segments=campaign.segment_filters)
+    return policy
+
+
+def _latest(*times: datetime | None) -> datetime | None:
+    return max((t for t in times if t is not None), default=None)
+
+
 def _verdict_batches(
     uow: UnitOfWork,
     campaign: CampaignRecord,
     *,
+    source: SubscriberSource,
     policy: CleaningPolicy,
     now: datetime,
     batch_size: int,
 ) -> Iterator[list[CleaningVerdict]]:
-    """Run every exclusion rule over the list in row order, one batch of verdicts at a time."""
+    """Run every exclusion rule over the list in row order, one batch of verdicts at a time.
+
+    Each batch costs a fixed handful of set-based look-ups, whatever its size.
+    """
     offer = uow.catalogue.offer(campaign.offer_id)
-    exclusive = uow.catalogue.exclusive_service_ids(offer.id)
+    exclusive_ids = set(uow.catalogue.exclusive_service_ids(offer.id))
+    exclusive = {o.code for o in uow.catalogue.offers() if o.id in exclusive_ids}
     seen: set[str] = set()
     after = 0
     while batch := uow.contacts.batch_for_cleaning(campaign.id, after_row=after, limit=batch_size):
         after = batch[-1][1]
         numbers = sorted({n for _, _, n, _, _ in batch if n is not None})
-        statuses = uow.subscribers.statuses(numbers)
-        holds_offer = uow.subscribers.holders(numbers, [offer.id])
-        holds_excl = uow.subscribers.holders(numbers, exclusive)
-        last = uow.subscribers.last_contacted(numbers, exclude_campaign=campaign.id)
-        follow = uow.subscribers.with_follow_ups(numbers)
+        subscribers = source.lookup(numbers)
+        ours = uow.attempts.last_attempts(numbers, exclude_campaign=campaign.id)
+        refused = uow.attempts.last_refusals(
+            numbers, offer_id=offer.id, exclude_campaign=campaign.id
+        )
+        elsewhere = uow.contacts.in_other_campaigns(numbers, campaign.id, ACTIVE_STATES)
         dnc = uow.dnc.blocked(numbers, campaign_id=campaign.id, now=now)
         # Duplicates are judged across the whole list, so earlier batches' numbers count too.
         dup_flags = duplicate_flags(n for _, _, n, _, _ in batch)
@@ -404,21 +429,58 @@ def _verdict_batches(
                 invalid = intake or ExclusionReason.INVALID_NUMBER
             elif offer.requires_mobile and not mobile:
                 invalid = ExclusionReason.NOT_MOBILE
+            sub = subscribers.get(number) if number else None
             facts = ContactFacts(
                 contact_id=cid,
                 e164=number,
                 invalid_reason=invalid,
                 duplicate_of_earlier_row=dup_in_batch or (number in seen),
-                subscriber_status=statuses.get(number) if number else None,
-                holds_offer=number in holds_offer,
-                holds_exclusive=number in holds_excl,
-                last_contacted_at=last.get(number) if number else None,
-                has_follow_up=number in follow,
+                subscriber_status=sub.status if sub else None,
+                holds_offer=sub is not None and offer.code in sub.services,
+                holds_exclusive=sub is not None and bool(exclusive & sub.services),
+                last_contacted_at=_latest(
+                    sub.last_contacted_at if sub else None, ours.get(number or "")
+                ),
+                has_follow_up=sub is not None and sub.has_follow_up,
                 on_dnc=number in dnc,
+                last_refused_at=refused.get(number or ""),
+                in_other_campaign=number in elsewhere,
+                out_of_region=sub is not None
+                and sub.branch_code is not None
+                and sub.branch_code != campaign.branch_code,
+                segment=sub.segment if sub else None,
             )
             verdicts.append(evaluate_contact(facts, policy, now))
         seen.update(numbers)
         yield verdicts
+
+
+def _tally(
+    uow: UnitOfWork,
+    campaign: CampaignRecord,
+    *,
+    source: SubscriberSource | None,
+    policy: CleaningPolicy,
+    now: datetime,
+    batch_size: int,
+    write_due_at: datetime | None,
+) -> CleaningTally:
+    tally = CleaningTally()
+    for verdicts in _verdict_batches(
+        uow,
+        campaign,
+        source=source or uow.snapshot,
+        policy=policy,
+        now=now,
+        batch_size=batch_size,
+    ):
+        for v in verdicts:
+            tally.add(v.all_reasons)
+        if write_due_at is not None:
+            uow.contacts.apply_verdicts(
+                [(v.contact_id, v.reason) for v in verdicts], due_at=write_due_at
+            )
+    return tally
 
 
 def preview_cleaning(
@@ -427,18 +489,34 @@ def preview_cleaning(
     campaign_id: int,
     now: datetime,
     policy: CleaningPolicy | None = None,
+    source: SubscriberSource | None = None,
     batch_size: int = 5_000,
 ) -> CleaningTally:
     """What cleaning would exclude, and why, without writing anything."""
-    tally = CleaningTally()
     with uow:
         campaign = uow.campaigns.get(campaign_id)
-        for verdicts in _verdict_batches(
-            uow, campaign, policy=policy or CleaningPolicy(), now=now, batch_size=batch_size
-        ):
-            for v in verdicts:
-                tally.add(v.all_reasons)
-    return tally
+        return _tally(
+            uow,
+            campaign,
+            source=source,
+            policy=policy or policy_for(campaign),
+            now=now,
+            batch_size=batch_size,
+            write_due_at=None,
+        )
+
+
+def ledger(tally: CleaningTally, policy: CleaningPolicy, now: datetime) -> dict[str, Any]:
+    """The ledger summary kept with the campaign: first reasons, each rule alone, the policy."""
+    return {
+        "kept": tally.kept,
+        "excluded": sum(tally.first.values()),
+        "first": dict(sorted(tally.first.items())),
+        "alone": dict(sorted(tally.alone.items())),
+        "rules": {r.value: rule_tag(r) for r in RULE_ORDER},
+        "policy": policy.to_dict(),
+        "at": now.isoformat(),
+    }
 
 
 def clean(
@@ -447,45 +525,95 @@ def clean(
     campaign_id: int,
     now: datetime,
     policy: CleaningPolicy | None = None,
+    source: SubscriberSource | None = None,
     actor: str = "system",
     batch_size: int = 5_000,
 ) -> dict[str, int]:
-    """Run every exclusion rule over the list, in batches, and mark the campaign READY."""
-    pol = policy or CleaningPolicy()
-    transition(
-        uow=uow, campaign_id=campaign_id, target=CampaignState.CLEANING, actor=actor, now=now
-    )
-    tally = CleaningTally()
+    """Run every exclusion rule over the list and write the ledger; idempotent until dialing.
+
+    From APPROVED the campaign passes through CLEANING to READY; a READY campaign (not yet
+    dialled) may be cleaned again, e.g. after a policy change, and stays READY.
+    """
+    campaign = get_campaign(uow=uow, campaign_id=campaign_id)
+    if campaign.state is not CampaignState.READY:
+        transition(
+            uow=uow, campaign_id=campaign_id, target=CampaignState.CLEANING, actor=actor, now=now
+        )
+    pol = policy or policy_for(campaign)
     with uow:
-        campaign = uow.campaigns.get(campaign_id)
+        campaign = uow.campaigns.get(campaign_id, for_update=True)
+        if campaign.state not in (CampaignState.CLEANING, CampaignState.READY):
+            check_transition(campaign.state, CampaignState.CLEANING, campaign_id=campaign_id)
         # Kept contacts become due when the window first opens, whatever the cleaning time.
         first_call = day_window(
             campaign.window_start, campaign.calling_hours, campaign.branch_timezone
         )[0]
-        for verdicts in _verdict_batches(uow, campaign, policy=pol, now=now, batch_size=batch_size):
-            for v in verdicts:
-                tally.add(v.all_reasons)
-            uow.contacts.apply_verdicts(
-                [(v.contact_id, v.reason) for v in verdicts],
-                rule_version=pol.version,
-                due_at=first_call,
-            )
+        tally = _tally(
+            uow,
+            campaign,
+            source=source,
+            policy=pol,
+            now=now,
+            batch_size=batch_size,
+            write_due_at=first_call,
+        )
         summary = tally.summary()
-        uow.campaigns.update(campaign_id, now=now, cleaning_summary=summary)
+        uow.campaigns.update(
+            campaign_id,
+            now=now,
+            cleaning_summary=summary,
+            cleaning_policy=pol.to_dict(),
+            cleaning_ledger=ledger(tally, pol, now),
+        )
         uow.audit.append(
             actor=actor,
             entity="campaign",
             entity_id=campaign_id,
             action="cleaned",
             at=now,
-            detail=summary | {"rule_version": pol.version},
+            detail=summary | {"policy": pol.to_dict()},
         )
         uow.commit()
-    transition(uow=uow, campaign_id=campaign_id, target=CampaignState.READY, actor=actor, now=now)
+    if campaign.state is CampaignState.CLEANING:
+        transition(
+            uow=uow, campaign_id=campaign_id, target=CampaignState.READY, actor=actor, now=now
+        )
     return summary
 
 
+def configure_cleaning(
+    *, uow: UnitOfWork, campaign_id: int, policy: CleaningPolicy, actor: str, now: datetime
+) -> CampaignRecord:
+    """Store a campaign's cleaning policy (before it dials); audited."""
+    with uow:
+        campaign = uow.campaigns.get(campaign_id, for_update=True)
+        if campaign.state not in CONFIGURABLE_STATES:
+            raise ValidationError(
+                f"campaign {campaign_id} is {campaign.state.value}; its cleaning rules can only "
+                "change before dialing starts"
+            )
+        uow.campaigns.update(campaign_id, now=now, cleaning_policy=policy.to_dict())
+        uow.audit.append(
+            actor=actor,
+            entity="campaign",
+            entity_id=campaign_id,
+            action="cleaning_configured",
+            at=now,
+            detail=policy.to_dict(),
+        )
+        uow.commit()
+        return uow.campaigns.get(campaign_id)
+
+
 # --------------------------------------------------------------------------- feasibility
+
+#: States in which the cleaning policy may still change.
+CONFIGURABLE_STATES = (
+    CampaignState.SUBMITTED,
+    CampaignState.FEASIBILITY,
+    CampaignState.APPROVED,
+    CampaignState.READY,
+)
 
 #: States whose lists count as overlapping with a new request.
 ACTIVE_STATES = (
@@ -507,11 +635,12 @@ def run_feasibility(
     actor: str = "system",
     prior: Rates | None = None,
     allowed_hours: CallingHours = CHINA_DEFAULT_HOURS,
+    source: SubscriberSource | None = None,
 ) -> dict[str, Any]:
     """Check valid numbers, a cleaning preview, capacity, conversions, overlap, script; store it."""
     campaign = get_campaign(uow=uow, campaign_id=campaign_id)
     check_transition(campaign.state, CampaignState.FEASIBILITY, campaign_id=campaign_id)
-    preview = preview_cleaning(uow=uow, campaign_id=campaign_id, now=now)
+    preview = preview_cleaning(uow=uow, campaign_id=campaign_id, now=now, source=source)
     with uow:
         list_size = uow.contacts.count_all(campaign_id)
         valid = uow.contacts.count_valid(campaign_id)
@@ -555,6 +684,7 @@ def run_feasibility(
         "rates": asdict(rates),
         "cleaning_preview": preview.summary(),
         "cleaning_alone": dict(sorted(preview.alone.items())),
+        "cleaning_policy": policy_for(campaign).to_dict(),
         "checked_at": now.isoformat(),
     }
     with uow:

@@ -184,10 +184,17 @@ def generate_request_list(
     unknown_share: float = 0.04,
     bad_share: float = 0.03,
     duplicate_share: float = 0.04,
+    branch: str = "GZ",
+    away_share: float = 0.03,
 ) -> Iterator[dict[str, str]]:
     """A branch's export: mostly subscribers, some unknown, malformed and duplicated rows."""
     rng = random.Random(seed)
-    pool = [s.msisdn for s in op.subscribers]
+    # A branch exports its own subscribers, with a few of other branches' mixed in.
+    home = [s.msisdn for s in op.subscribers if s.branch == branch]
+    away = [s.msisdn for s in op.subscribers if s.branch != branch]
+    # Drawn without replacement: the list's only duplicates are the ones made on purpose.
+    rng.shuffle(home)
+    rng.shuffle(away)
     picked: list[str] = []
     for i in range(size):
         r = rng.random()
@@ -198,7 +205,8 @@ def generate_request_list(
         elif r < bad_share + duplicate_share + unknown_share:
             raw = _messy(_number(rng), rng)
         else:
-            number = rng.choice(pool)
+            source = away if rng.random() < away_share else home
+            number = source.pop() if source else rng.choice(picked)
             picked.append(number)
             raw = _messy(number, rng)
         yield {

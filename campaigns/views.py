@@ -61,6 +61,7 @@ def campaign_status(*, uow: UnitOfWork, campaign_id: int) -> dict[str, Any]:
             "window_start": c.window_start,
             "window_end": c.window_end,
             "feasibility": c.feasibility,
+            "ledger": c.cleaning_ledger,
             "contacts_by_state": {k.value: v for k, v in sorted(states.items())},
             "exclusions": {
                 k.value: v for k, v in sorted(exclusions.items(), key=lambda kv: -kv[1])
@@ -206,3 +207,33 @@ def branches(*, uow: UnitOfWork) -> list[dict[str, Any]]:
             {"code": b.code, "name": b.name, "quota": b.monthly_quota, "webhook": b.webhook_url}
             for b in uow.catalogue.branches()
         ]
+
+
+def ledger_rows(ledger: dict[str, Any]) -> list[dict[str, Any]]:
+    """Ledger summary rows: reason, rule version, first-reason count, count of the rule alone."""
+    first = ledger.get("first", {})
+    alone = ledger.get("alone", {})
+    rules = ledger.get("rules", {})
+    reasons = sorted(set(first) | set(alone), key=lambda r: (-first.get(r, 0), r))
+    return [
+        {"reason": r, "rule": rules.get(r, r), "first": first.get(r, 0), "alone": alone.get(r, 0)}
+        for r in reasons
+    ]
+
+
+def ledger_markdown(campaign_id: int, ledger: dict[str, Any]) -> str:
+    """The ledger summary as Markdown (Prefect artifact)."""
+    lines = [
+        f"# Exclusion ledger of campaign {campaign_id}",
+        "",
+        f"{ledger.get('excluded', 0):,} of {ledger.get('kept', 0) + ledger.get('excluded', 0):,} "
+        f"contacts will be skipped; {ledger.get('kept', 0):,} are callable.",
+        "",
+        "| reason | rule | first reason | this rule alone |",
+        "|---|---|---:|---:|",
+    ]
+    lines += [
+        f"| {r['reason']} | {r['rule']} | {r['first']:,} | {r['alone']:,} |"
+        for r in ledger_rows(ledger)
+    ]
+    return "\n".join(lines)

@@ -16,7 +16,11 @@ from campaigns.synthetic import SERVICES, Operator
 def _copy_or_insert(
     conn: Connection, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> None:
-    """COPY on PostgreSQL (fast for large row counts), executemany elsewhere."""
+    """COPY on PostgreSQL (fast for large row counts), executemany elsewhere.
+
+    Text values must already be safe for COPY's text format (no tab, newline or
+    backslash); callers with free text escape it first (see `snapshot._copy_escape`).
+    """
     if not rows:
         return
     if conn.dialect.name == "postgresql":

@@ -213,6 +213,8 @@ class Campaign(Base):
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
     feasibility: Mapped[dict[str, Any] | None]
     cleaning_summary: Mapped[dict[str, Any] | None]
+    cleaning_policy: Mapped[dict[str, Any] | None]
+    cleaning_ledger: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -234,7 +236,7 @@ class Contact(Base):
     attributes: Mapped[dict[str, Any] | None]
     state: Mapped[ContactState]
     exclusion_reason: Mapped[ExclusionReason | None]
-    rule_version: Mapped[str | None] = mapped_column(String(32))
+    rule_version: Mapped[str | None] = mapped_column(String(40))
     is_trial: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_disposition: Mapped[Disposition | None]

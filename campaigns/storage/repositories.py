@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import Row, case, func, insert, or_, select, type_coerce, union_all, update
+from sqlalchemy import Row, case, func, insert, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from campaigns.errors import NotFoundError
@@ -25,8 +25,8 @@ from campaigns.model import (
     OfferRecord,
     Phase,
     ScriptRecord,
-    SubscriberStatus,
 )
+from campaigns.rules import rule_tag
 from campaigns.storage import orm
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit for IN lists
@@ -341,6 +341,8 @@ class SqlAlchemyCampaignRepository:
             segment_filters=tuple((r.segment_filters or {}).get("segments", ())),
             flow_run_id=c.flow_run_id,
             submitted_by=r.submitted_by,
+            cleaning_policy=c.cleaning_policy,
+            cleaning_ledger=c.cleaning_ledger,
         )
 
     def get(self, campaign_id: int, *, for_update: bool = False) -> CampaignRecord:
@@ -473,22 +475,42 @@ class SqlAlchemyContactRepository:
         self,
         verdicts: Sequence[tuple[int, ExclusionReason | None]],
         *,
-        rule_version: str,
         due_at: datetime,
     ) -> None:
-        """Write cleaning verdicts: excluded with a reason, or READY and due at `due_at`."""
+        """Write the ledger: excluded with reason and rule version, or READY and due at `due_at`."""
         params = [
             {
                 "id": cid,
                 "state": ContactState.EXCLUDED if reason else ContactState.READY,
                 "exclusion_reason": reason,
-                "rule_version": rule_version,
+                "rule_version": rule_tag(reason) if reason else None,
                 "next_attempt_at": None if reason else due_at,
             }
             for cid, reason in verdicts
         ]
         if params:
             self.session.execute(update(orm.Contact), params)
+
+    def in_other_campaigns(
+        self, numbers: Sequence[str], campaign_id: int, states: Sequence[CampaignState]
+    ) -> set[str]:
+        """Numbers that are callable contacts of other campaigns in the given states."""
+        out: set[str] = set()
+        for part in _chunks(numbers):
+            out.update(
+                self.session.scalars(
+                    select(orm.Contact.e164)
+                    .join(orm.Campaign, orm.Campaign.id == orm.Contact.campaign_id)
+                    .where(
+                        orm.Contact.e164.in_(part),
+                        orm.Contact.campaign_id != campaign_id,
+                        orm.Contact.state.not_in([ContactState.EXCLUDED, ContactState.PENDING]),
+                        orm.Campaign.state.in_(list(states)),
+                    )
+                    .distinct()
+                )
+            )
+        return out
 
     def mark_trial_sample(self, campaign_id: int, size: int) -> int:
         """Flag a spread sample of READY contacts as the trial; returns the sample size."""
@@ -590,79 +612,6 @@ class SqlAlchemyContactRepository:
             self.session.execute(update(orm.Contact), list(updates))
 
 
-class SqlAlchemySubscriberRepository:
-    """Set-based look-ups in the operator's subscriber snapshot and contact history."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def statuses(self, numbers: Sequence[str]) -> dict[str, SubscriberStatus]:
-        """Subscriber status per known number."""
-        out: dict[str, SubscriberStatus] = {}
-        for part in _chunks(numbers):
-            rows = self.session.execute(
-                select(orm.Subscriber.msisdn, orm.Subscriber.status).where(
-                    orm.Subscriber.msisdn.in_(part)
-                )
-            )
-            out.update({m: SubscriberStatus(s) for m, s in rows})
-        return out
-
-    def holders(self, numbers: Sequence[str], service_ids: Sequence[int]) -> set[str]:
-        """Numbers that hold any of the given services."""
-        if not service_ids:
-            return set()
-        out: set[str] = set()
-        for part in _chunks(numbers):
-            out.update(
-                self.session.scalars(
-                    select(orm.Subscriber.msisdn)
-                    .join(
-                        orm.SubscriberService,
-                        orm.SubscriberService.subscriber_id == orm.Subscriber.id,
-                    )
-                    .where(
-                        orm.Subscriber.msisdn.in_(part),
-                        orm.SubscriberService.service_id.in_(service_ids),
-                    )
-                )
-            )
-        return out
-
-    def last_contacted(
-        self, numbers: Sequence[str], *, exclude_campaign: int
-    ) -> dict[str, datetime]:
-        """Most recent contact per number: operator history plus our other campaigns."""
-        out: dict[str, datetime] = {}
-        for part in _chunks(numbers):
-            hist = select(
-                orm.ContactHistory.msisdn.label("n"), orm.ContactHistory.contacted_at.label("t")
-            ).where(orm.ContactHistory.msisdn.in_(part))
-            ours = select(
-                orm.CallAttempt.e164.label("n"), orm.CallAttempt.dialed_at.label("t")
-            ).where(
-                orm.CallAttempt.e164.in_(part),
-                orm.CallAttempt.campaign_id != exclude_campaign,
-            )
-            u = union_all(hist, ours).subquery()
-            # max() over a union loses the column type; coerce it back so values come out aware.
-            latest = type_coerce(func.max(u.c.t), orm.UTCDateTime())
-            rows = self.session.execute(select(u.c.n, latest).group_by(u.c.n))
-            out.update({n: t for n, t in rows})
-        return out
-
-    def with_follow_ups(self, numbers: Sequence[str]) -> set[str]:
-        """Numbers with a prior follow-up record."""
-        out: set[str] = set()
-        for part in _chunks(numbers):
-            out.update(
-                self.session.scalars(
-                    select(orm.FollowUp.msisdn).where(orm.FollowUp.msisdn.in_(part)).distinct()
-                )
-            )
-        return out
-
-
 class SqlAlchemyDncRepository:
     """Do-not-call entries, global or per campaign, honouring expiry."""
 
@@ -723,6 +672,43 @@ class SqlAlchemyAttemptRepository:
         if fresh:
             self.session.execute(insert(orm.CallAttempt), fresh)
         return len(fresh)
+
+    def last_attempts(
+        self, numbers: Sequence[str], *, exclude_campaign: int
+    ) -> dict[str, datetime]:
+        """The latest attempt per number in campaigns other than this one."""
+        return self._latest(numbers, [orm.CallAttempt.campaign_id != exclude_campaign])
+
+    def last_refusals(
+        self, numbers: Sequence[str], *, offer_id: int, exclude_campaign: int
+    ) -> dict[str, datetime]:
+        """The latest refusal of an offer per number, in other campaigns of that offer."""
+        offer_campaigns = (
+            select(orm.Campaign.id)
+            .join(orm.CampaignRequest, orm.CampaignRequest.id == orm.Campaign.request_id)
+            .where(orm.CampaignRequest.offer_id == offer_id)
+        )
+        return self._latest(
+            numbers,
+            [
+                orm.CallAttempt.campaign_id != exclude_campaign,
+                orm.CallAttempt.disposition == Disposition.REFUSED,
+                orm.CallAttempt.campaign_id.in_(offer_campaigns),
+            ],
+        )
+
+    def _latest(self, numbers: Sequence[str], conds: list[Any]) -> dict[str, datetime]:
+        out: dict[str, datetime] = {}
+        # max() loses the column type; coerce it back so values come out timezone-aware.
+        latest = type_coerce(func.max(orm.CallAttempt.dialed_at), orm.UTCDateTime())
+        for part in _chunks(numbers):
+            rows = self.session.execute(
+                select(orm.CallAttempt.e164, latest)
+                .where(orm.CallAttempt.e164.in_(part), *conds)
+                .group_by(orm.CallAttempt.e164)
+            )
+            out.update({n: t for n, t in rows})
+        return out
 
     def counts(
         self,

@@ -14,8 +14,8 @@ from campaigns.storage.repositories import (
     SqlAlchemyContactRepository,
     SqlAlchemyDncRepository,
     SqlAlchemyReportRepository,
-    SqlAlchemySubscriberRepository,
 )
+from campaigns.storage.snapshot import SqlAlchemySnapshotSource
 
 
 class SqlAlchemyUnitOfWork:
@@ -31,7 +31,7 @@ class SqlAlchemyUnitOfWork:
         self.catalogue = SqlAlchemyCatalogueRepository(self.session)
         self.campaigns = SqlAlchemyCampaignRepository(self.session)
         self.contacts = SqlAlchemyContactRepository(self.session)
-        self.subscribers = SqlAlchemySubscriberRepository(self.session)
+        self.snapshot = SqlAlchemySnapshotSource(self.session)
         self.dnc = SqlAlchemyDncRepository(self.session)
         self.attempts = SqlAlchemyAttemptRepository(self.session)
         self.reports = SqlAlchemyReportRepository(self.session)
