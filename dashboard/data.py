@@ -34,6 +34,11 @@ def daily_reports(campaign_id: int) -> list[dict[str, Any]]:
     return views.daily_reports(uow=app().uow(), campaign_id=campaign_id)
 
 
+def ledger_rows(ledger: dict[str, Any]) -> list[dict[str, Any]]:
+    """Exclusion ledger rows for a table."""
+    return views.ledger_rows(ledger)
+
+
 def funnel_stages(status: dict[str, Any]) -> list[dict[str, Any]]:
     """Funnel rows for the chart."""
     return views.funnel_stages(status)

@@ -51,7 +51,10 @@ def submit(
     campaign = services.get_campaign(uow=app.uow(), campaign_id=result.campaign_id)
     if check and campaign.state is CampaignState.SUBMITTED:
         feasibility = services.run_feasibility(
-            uow=app.uow(), campaign_id=result.campaign_id, now=datetime.now(UTC)
+            uow=app.uow(),
+            campaign_id=result.campaign_id,
+            now=datetime.now(UTC),
+            source=app.subscriber_source(),
         )
     elif campaign.feasibility:
         feasibility = dict(campaign.feasibility)

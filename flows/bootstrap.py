@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from campaigns.ports import Dialer, FeedbackSender
+from campaigns.errors import ConfigurationError
+from campaigns.ports import Dialer, FeedbackSender, SubscriberSource
 from campaigns.storage.db import make_engine, make_session_factory
 from campaigns.storage.uow import SqlAlchemyUnitOfWork
 from flows.settings import Settings
@@ -37,6 +38,25 @@ class App:
         from dialer_adapters import load_dialer
 
         return load_dialer(self.settings.dialer, **(self.settings.dialer_options | overrides))
+
+    def subscriber_source(self) -> SubscriberSource | None:
+        """The operator's CRM when configured; None means the snapshot tables (the default)."""
+        s = self.settings
+        if s.subscriber_source == "snapshot":
+            return None
+        if s.subscriber_source != "crm":
+            raise ConfigurationError(
+                f"OUTBOUND_SUBSCRIBER_SOURCE must be snapshot or crm, not {s.subscriber_source!r}"
+            )
+        if not s.crm_url or s.crm_token is None:
+            raise ConfigurationError(
+                "the crm subscriber source needs OUTBOUND_CRM_URL and OUTBOUND_CRM_TOKEN"
+            )
+        from flows.crm import HttpxCrmSubscriberSource
+
+        return HttpxCrmSubscriberSource(
+            s.crm_url, s.crm_token, batch_size=s.crm_batch_size, timeout=s.crm_timeout
+        )
 
     def local_today(self) -> date:
         """Today in the center's time zone (relative request dates are read in it)."""

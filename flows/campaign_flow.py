@@ -34,7 +34,10 @@ def _now() -> datetime:
 @task
 def feasibility_task(campaign_id: int) -> dict[str, Any]:
     """Run the feasibility check and publish it as an artifact."""
-    report = services.run_feasibility(uow=bootstrap().uow(), campaign_id=campaign_id, now=_now())
+    app = bootstrap()
+    report = services.run_feasibility(
+        uow=app.uow(), campaign_id=campaign_id, now=_now(), source=app.subscriber_source()
+    )
     create_markdown_artifact(
         views.feasibility_markdown(campaign_id, report),
         key=f"feasibility-{campaign_id}",
@@ -47,8 +50,16 @@ def feasibility_task(campaign_id: int) -> dict[str, Any]:
 def clean_task(campaign_id: int) -> dict[str, int]:
     """Clean the whole list in batches and give the campaign its script."""
     app = bootstrap()
-    summary = services.clean(uow=app.uow(), campaign_id=campaign_id, now=_now())
+    summary = services.clean(
+        uow=app.uow(), campaign_id=campaign_id, now=_now(), source=app.subscriber_source()
+    )
     services.assign_script(uow=app.uow(), campaign_id=campaign_id, now=_now())
+    ledger = services.get_campaign(uow=app.uow(), campaign_id=campaign_id).cleaning_ledger
+    create_markdown_artifact(
+        views.ledger_markdown(campaign_id, dict(ledger or {})),
+        key=f"ledger-{campaign_id}",
+        description="Exclusion ledger after cleaning",
+    )
     return summary
 
 

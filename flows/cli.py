@@ -22,6 +22,8 @@ EPILOG = """examples:
   outbound db upgrade                        create or migrate the database
   outbound submit --request examples/request.yaml examples/contacts_gbk.csv
   outbound approve 1 --by reviewer           approve campaign 1 after its feasibility check
+  outbound clean 1 --preview                 X of Y contacts will be skipped, and why
+  outbound subscribers import --subscribers subs.csv --services held.csv
   outbound launch 1                          clean, trial-dial and live-dial campaign 1
   outbound pause 1 / resume 1 / cancel 1     center staff controls
   outbound status 1                          where campaign 1 stands
@@ -432,6 +434,104 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clean(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from campaigns import services
+    from campaigns.errors import ValidationError
+    from campaigns.model import ExclusionReason
+    from flows.demo import ledger_table
+
+    app = _app(args)
+    campaign = services.get_campaign(uow=app.uow(), campaign_id=args.campaign)
+    policy = services.policy_for(campaign)
+
+    def reasons(values: list[str]) -> frozenset[ExclusionReason]:
+        try:
+            return frozenset(ExclusionReason(v.strip().upper()) for v in values)
+        except ValueError as exc:
+            known = ", ".join(r.value for r in ExclusionReason)
+            raise ValidationError(f"{exc}; rules are: {known}") from None
+
+    changed = replace(
+        policy,
+        cooldown_days=policy.cooldown_days if args.cooldown_days is None else args.cooldown_days,
+        refusal_cooloff_days=policy.refusal_cooloff_days
+        if args.refusal_cooloff_days is None
+        else args.refusal_cooloff_days,
+        segments=policy.segments
+        if args.segments is None
+        else tuple(x.strip() for x in args.segments.split(",") if x.strip()),
+        disabled=(policy.disabled | reasons(args.disable)) - reasons(args.enable),
+    )
+    out = _console()
+    if changed != policy and not args.preview:
+        services.configure_cleaning(
+            uow=app.uow(), campaign_id=campaign.id, policy=changed, actor=args.by, now=_now()
+        )
+        off = ", ".join(sorted(r.value for r in changed.disabled)) or "none"
+        out.print(
+            f"cleaning policy of campaign {campaign.id}: cooldown {changed.cooldown_days} d, "
+            f"refusal cool-off {changed.refusal_cooloff_days} d, segments "
+            f"{', '.join(changed.segments) or 'all'}, rules off: {off}",
+            soft_wrap=True,
+        )
+    source = app.subscriber_source()
+    if args.preview:
+        with out.status("running the cleaning rules without writing…"):
+            tally = services.preview_cleaning(
+                uow=app.uow(), campaign_id=campaign.id, now=_now(), policy=changed, source=source
+            )
+        ledger = services.ledger(tally, changed, _now())
+        title = f"Preview: {ledger['excluded']:,} of {ledger['kept'] + ledger['excluded']:,} "
+        out.print(ledger_table(ledger, title=title + "contacts will be skipped, and why"))
+        return 0
+    with out.status("cleaning…"):
+        services.clean(
+            uow=app.uow(), campaign_id=campaign.id, now=_now(), source=source, actor=args.by
+        )
+    ledger = services.get_campaign(uow=app.uow(), campaign_id=campaign.id).cleaning_ledger or {}
+    out.print(ledger_table(dict(ledger)))
+    return 0
+
+
+def cmd_subscribers(args: argparse.Namespace) -> int:
+    import time
+
+    from campaigns.storage.snapshot import import_snapshot
+
+    app = _app(args)
+
+    def path(value: str | None) -> Path | None:
+        return Path(value) if value else None
+
+    if not (args.subscribers or args.services or args.history or args.follow_ups):
+        from campaigns.errors import ValidationError
+
+        raise ValidationError(
+            "name at least one file: --subscribers, --services, --history or --follow-ups"
+        )
+    out = _console()
+    started = time.perf_counter()
+    with (
+        out.status("importing the operator's snapshot (one transaction)…"),
+        app.engine.begin() as conn,
+    ):
+        counts = import_snapshot(
+            conn,
+            subscribers=path(args.subscribers),
+            services=path(args.services),
+            history=path(args.history),
+            follow_ups=path(args.follow_ups),
+            replace=not args.append,
+        )
+    out.print(
+        ", ".join(f"{k}: {v:,}" for k, v in counts.items())
+        + f" — in {time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
 def cmd_branch(args: argparse.Namespace) -> int:
     from rich.table import Table
 
@@ -564,6 +664,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("campaign", type=int)
     p.add_argument("--date", help="build and deliver the report of this day, YYYY-MM-DD")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = add("clean", "preview or run a campaign's list cleaning, and set its rules", cmd_clean)
+    p.add_argument("campaign", type=int)
+    p.add_argument(
+        "--preview", action="store_true", help="show what would be skipped and why; write nothing"
+    )
+    p.add_argument("--cooldown-days", type=int, help="skip numbers contacted this recently")
+    p.add_argument(
+        "--refusal-cooloff-days",
+        type=int,
+        help="skip numbers that refused this offer this recently",
+    )
+    p.add_argument("--segments", help="only these subscriber segments, comma separated")
+    p.add_argument(
+        "--disable",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="switch a rule off (e.g. PRIOR_FOLLOW_UP); repeatable",
+    )
+    p.add_argument(
+        "--enable",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="switch a rule back on; repeatable",
+    )
+    p.add_argument("--by", default="center-staff")
+
+    p = add(
+        "subscribers", "import the operator's subscriber snapshot from CSV files", cmd_subscribers
+    )
+    p.add_argument("action", choices=["import"])
+    p.add_argument("--subscribers", help="msisdn,status,segment,branch")
+    p.add_argument("--services", help="msisdn,service (services held)")
+    p.add_argument("--history", help="msisdn,contacted_at[,source] (prior contacts)")
+    p.add_argument("--follow-ups", dest="follow_ups", help="msisdn,recorded_at[,note] (回访记录)")
+    p.add_argument("--append", action="store_true", help="add to the snapshot instead of replacing")
 
     p = add("branch", "list branches, or set one's monthly quota and feedback webhook", cmd_branch)
     p.add_argument("code", nargs="?", help="branch code to change, e.g. GZ")

@@ -146,6 +146,23 @@ def run_demo(
     }
 
 
+def ledger_table(ledger: dict[str, Any], title: str = "Exclusion ledger (cleaning)") -> Table:
+    """First reasons next to what each rule alone removes, so rule overlap is visible."""
+    table = Table(title=title)
+    table.add_column("reason")
+    table.add_column("rule")
+    table.add_column("first reason", justify="right")
+    table.add_column("this rule alone", justify="right")
+    table.add_row("kept", "", f"{ledger.get('kept', 0):,}", "")
+    rules = ledger.get("rules", {})
+    for reason, n in sorted(ledger.get("first", {}).items(), key=lambda kv: -kv[1]):
+        table.add_row(reason, rules.get(reason, ""), f"{n:,}", f"{ledger['alone'][reason]:,}")
+    for reason, n in sorted(ledger.get("alone", {}).items()):
+        if reason not in ledger.get("first", {}):
+            table.add_row(reason, rules.get(reason, ""), "0", f"{n:,}")
+    return table
+
+
 def _print_summary(
     out: Console,
     result: services.SubmitResult,
@@ -164,12 +181,7 @@ def _print_summary(
     out.print(
         f"[bold]Feasibility[/]: {feas.get('verdict')} — " + "; ".join(feas.get("reasons", []))
     )
-    table = Table(title="Exclusions (cleaning)", show_lines=False)
-    table.add_column("reason")
-    table.add_column("contacts", justify="right")
-    for reason, n in (campaign.cleaning_summary or {}).items():
-        table.add_row(reason, f"{n:,}")
-    out.print(table)
+    out.print(ledger_table(campaign.cleaning_ledger or {}))
 
     by_day: dict[str, dict[str, Any]] = {}
     for r in day_reports:

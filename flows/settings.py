@@ -38,6 +38,13 @@ class Settings(BaseSettings):
         default=3600, description="each wait for a reviewer on a Prefect server; it loops"
     )
     approval_poll_seconds: int = Field(default=10, description="how often a paused flow checks")
+    subscriber_source: str = Field(
+        default="snapshot", description="where cleaning looks subscribers up: snapshot or crm"
+    )
+    crm_url: str | None = Field(default=None, description="base URL of the operator's CRM")
+    crm_token: SecretStr | None = None
+    crm_batch_size: int = 500
+    crm_timeout: float = 10.0
 
     def list_limits(self) -> ListLimits:
         """The list file limits these settings describe."""

@@ -75,8 +75,14 @@ with right:
 ex, disp = st.columns(2)
 with ex:
     st.subheader("Exclusions 剔除原因")
-    if status["exclusions"]:
-        st.bar_chart(pd.Series(status["exclusions"], name="contacts"), horizontal=True)
+    if status["ledger"]:
+        ledger = status["ledger"]
+        st.caption(
+            f"{ledger['excluded']:,} of {ledger['kept'] + ledger['excluded']:,} contacts are "
+            f"skipped; {ledger['kept']:,} are callable. *Alone* counts what each rule would "
+            "remove by itself, so overlapping rules show."
+        )
+        st.dataframe(data.ledger_rows(ledger), hide_index=True, width="stretch")
     else:
         st.caption("The list has not been cleaned yet.")
 with disp:
