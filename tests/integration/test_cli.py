@@ -92,3 +92,86 @@ def test_branch_quota_and_webhook(sqlite_app: App, capsys: pytest.CaptureFixture
         trail = uow.audit.for_entity("branch", gz.id if gz else 0)
     assert gz is not None and gz.monthly_quota is None and gz.webhook_url is None
     assert [e["action"] for e in trail] == ["configured", "configured"]
+
+
+def test_clean_preview_then_clean(sqlite_app: App, capsys: pytest.CaptureFixture[str]) -> None:
+    from builders import NOW, submitted
+
+    from campaigns import services
+
+    fates = seed_operator(sqlite_app)
+    cid = submitted(sqlite_app, fates)
+    services.run_feasibility(uow=sqlite_app.uow(), campaign_id=cid, now=NOW)
+    services.decide(uow=sqlite_app.uow(), campaign_id=cid, approve=True, actor="r", now=NOW)
+    db = _db(sqlite_app)
+    assert main([*db, "clean", str(cid), "--preview"]) == 0
+    preview = capsys.readouterr().out
+    assert "Preview: 11 of 51 contacts will be skipped, and why" in preview
+    assert "PRIOR_FOLLOW_UP@1" in preview
+    # A rule switched off in a preview is not stored; switched off for real, it is.
+    assert main([*db, "clean", str(cid), "--preview", "--disable", "prior_follow_up"]) == 0
+    assert "Preview: 10 of 51" in capsys.readouterr().out
+    assert (
+        services.policy_for(services.get_campaign(uow=sqlite_app.uow(), campaign_id=cid)).disabled
+        == frozenset()
+    )
+    assert (
+        main([*db, "clean", str(cid), "--disable", "PRIOR_FOLLOW_UP", "--cooldown-days", "1"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "cooldown 1 d" in out and "rules off: PRIOR_FOLLOW_UP" in out
+    c = services.get_campaign(uow=sqlite_app.uow(), campaign_id=cid)
+    assert c.state.value == "READY" and c.cleaning_ledger is not None
+    assert c.cleaning_ledger["kept"] == 42  # follow-up and the 3-day-old contact now kept
+    assert main([*db, "clean", str(cid), "--disable", "NOPE"]) == 2
+    assert "rules are: INVALID_NUMBER" in capsys.readouterr().err
+
+
+def test_subscribers_import_errors_are_one_line(
+    sqlite_app: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed_operator(sqlite_app)
+    good = Path(__file__).resolve().parents[2] / "examples" / "snapshot"
+    db = _db(sqlite_app)
+    assert (
+        main(
+            [
+                *db,
+                "subscribers",
+                "import",
+                "--subscribers",
+                str(good / "subscribers.csv"),
+                "--services",
+                str(good / "services.csv"),
+            ]
+        )
+        == 0
+    )
+    assert "subscribers: 5, subscriber_services: 3" in capsys.readouterr().out
+    bad = tmp_path / "subs.csv"
+    bad.write_text(
+        "msisdn,status,segment,branch\n13800138000,ACTIVE,,GZ\n1380,ACTIVE,,GZ\n", encoding="utf-8"
+    )
+    assert main([*db, "subscribers", "import", "--subscribers", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "subs.csv row 3" in err and "nothing was imported" in err and "Traceback" not in err
+    assert main([*db, "subscribers", "import"]) == 2
+    assert "name at least one file" in capsys.readouterr().err
+
+
+def test_crm_source_needs_its_settings(tmp_path: Path) -> None:
+    from campaigns.errors import ConfigurationError
+    from flows.bootstrap import bootstrap
+    from flows.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    app = bootstrap(Settings(database_url=url, subscriber_source="crm"))
+    with pytest.raises(ConfigurationError, match="OUTBOUND_CRM_URL"):
+        app.subscriber_source()
+    crm = bootstrap(
+        Settings(
+            database_url=url, subscriber_source="crm", crm_url="http://127.0.0.1:1", crm_token="t"
+        )
+    )
+    assert type(crm.subscriber_source()).__name__ == "HttpxCrmSubscriberSource"
+    assert bootstrap(Settings(database_url=url)).subscriber_source() is None

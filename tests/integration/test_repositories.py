@@ -9,7 +9,7 @@ from builders import NOW, ready_campaign, seed_operator, submitted
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from campaigns.model import ContactState, Disposition, Phase
+from campaigns.model import CampaignState, ContactState, Disposition, Phase
 from campaigns.storage import orm
 from campaigns.storage.orm import AppendOnlyViolation
 from flows.bootstrap import App
@@ -120,10 +120,51 @@ def test_audit_log_is_append_only(app: App) -> None:
             conn.execute(text("DELETE FROM audit_log"))
 
 
-def test_last_contacted_merges_history_and_our_attempts(app: App) -> None:
+def _attempt(cid: int, contact_id: int, e164: str, disposition: Disposition, at: object) -> dict:
+    return {
+        "idempotency_key": f"{cid}:{contact_id}:{disposition}",
+        "campaign_id": cid,
+        "contact_id": contact_id,
+        "e164": e164,
+        "agent_id": None,
+        "attempt_no": 1,
+        "phase": Phase.LIVE,
+        "disposition": disposition,
+        "counts_as_attempt": True,
+        "dialed_at": at,
+        "answered_at": None,
+        "ended_at": at,
+        "ring_seconds": 1.0,
+        "talk_seconds": 0.0,
+        "wrap_seconds": 0.0,
+        "note": None,
+    }
+
+
+def test_history_of_our_own_attempts(app: App) -> None:
     fates = seed_operator(app)
+    cid = ready_campaign(app, fates)
+    a, b = fates.active[:2]
     with app.uow() as uow:
-        last = uow.subscribers.last_contacted([fates.recent, fates.active[0]], exclude_campaign=0)
-    assert set(last) == {fates.recent}
-    assert last[fates.recent] == NOW - timedelta(days=3)
-    assert last[fates.recent].tzinfo is not None
+        ids = {
+            c.e164: c.id for c in uow.contacts.claim_due(cid, now=NOW, limit=100, trial_only=False)
+        }
+        uow.attempts.add_many(
+            [
+                _attempt(cid, ids[a], a, Disposition.REFUSED, NOW - timedelta(days=5)),
+                _attempt(cid, ids[b], b, Disposition.BUSY, NOW - timedelta(days=2)),
+            ]
+        )
+        uow.commit()
+    with app.uow() as uow:
+        offer = uow.campaigns.get(cid).offer_id
+        last = uow.attempts.last_attempts([a, b, fates.recent], exclude_campaign=cid + 1)
+        refused = uow.attempts.last_refusals([a, b], offer_id=offer, exclude_campaign=cid + 1)
+        other_offer = uow.attempts.last_refusals([a], offer_id=offer + 1, exclude_campaign=0)
+        none_here = uow.attempts.last_attempts([a, b], exclude_campaign=cid)
+        elsewhere = uow.contacts.in_other_campaigns([a, b], cid + 1, [CampaignState.READY])
+        not_ready = uow.contacts.in_other_campaigns([a, b], cid + 1, [CampaignState.LIVE])
+    assert last == {a: NOW - timedelta(days=5), b: NOW - timedelta(days=2)}
+    assert all(t.tzinfo is not None for t in last.values())
+    assert refused == {a: NOW - timedelta(days=5)} and other_offer == {} and none_here == {}
+    assert elsewhere == {a, b} and not_ready == set()

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from campaigns import services
 from campaigns.dialing import run_slice
 from campaigns.errors import IllegalTransition, NotFoundError, ValidationError
-from campaigns.model import CampaignState, ContactState, ExclusionReason, Phase
+from campaigns.model import CampaignState, CleaningPolicy, ContactState, ExclusionReason, Phase
 from campaigns.storage import orm
 from dialer_adapters.simulator import SimulatedDialer
 from flows.bootstrap import App
@@ -178,6 +178,9 @@ def test_cleaning_in_small_batches_gives_the_same_verdicts(app: App) -> None:
         list_filename="l.csv",
         now=NOW,
     ).campaign_id
+    # `a` is READY with the same numbers; that rule is not what this test is about.
+    ignore_a = CleaningPolicy(disabled=frozenset({ExclusionReason.IN_OTHER_CAMPAIGN}))
+    services.configure_cleaning(uow=app.uow(), campaign_id=b, policy=ignore_a, actor="t", now=NOW)
     services.run_feasibility(uow=app.uow(), campaign_id=b, now=NOW)
     services.decide(uow=app.uow(), campaign_id=b, approve=True, actor="r", now=NOW)
     services.clean(uow=app.uow(), campaign_id=b, now=NOW, batch_size=3)
@@ -274,3 +277,106 @@ def test_dnc_request_during_a_call_blocks_every_campaign(app: App) -> None:
     with app.uow() as uow:
         assert uow.dnc.blocked(list(fates.active), campaign_id=999, now=end) == set(fates.active)
         assert uow.contacts.count_by_state(cid).get(ContactState.READY, 0) == 0
+
+
+def test_rules_that_look_at_other_campaigns_regions_and_segments(app: App) -> None:
+    from dataclasses import replace as dc_replace
+
+    from sqlalchemy import update
+
+    from campaigns.model import Disposition
+
+    fates = seed_operator(app)
+    a = fates.active
+    with app.engine.begin() as conn:
+        sz = conn.execute(select(orm.Branch.id).where(orm.Branch.code == "SZ")).scalar_one()
+        conn.execute(
+            update(orm.Subscriber).where(orm.Subscriber.msisdn == a[2]).values(branch_id=sz)
+        )
+        conn.execute(
+            update(orm.Subscriber).where(orm.Subscriber.msisdn == a[3]).values(segment="youth")
+        )
+    first = ready_campaign(app, fates)
+    with app.uow() as uow:
+        contact = next(
+            c
+            for c in uow.contacts.claim_due(first, now=NOW, limit=100, trial_only=False)
+            if c.e164 == a[4]
+        )
+        uow.attempts.add_many(
+            [
+                {
+                    "idempotency_key": "r1",
+                    "campaign_id": first,
+                    "contact_id": contact.id,
+                    "e164": a[4],
+                    "agent_id": None,
+                    "attempt_no": 1,
+                    "phase": Phase.LIVE,
+                    "disposition": Disposition.REFUSED,
+                    "counts_as_attempt": True,
+                    "dialed_at": NOW - timedelta(days=40),
+                    "answered_at": None,
+                    "ended_at": NOW - timedelta(days=40),
+                    "ring_seconds": 1.0,
+                    "talk_seconds": 30.0,
+                    "wrap_seconds": 0.0,
+                    "note": "price",
+                }
+            ]
+        )
+        uow.contacts.release_claims(first)
+        uow.commit()
+
+    second = services.submit_request(
+        uow=app.uow(),
+        draft=draft(target_group="again", segment_filters=("family",)),
+        rows=list_rows(fates),
+        file_digest="d2",
+        list_filename="l.csv",
+        now=NOW,
+    ).campaign_id
+    report = services.run_feasibility(uow=app.uow(), campaign_id=second, now=NOW)
+    assert report["verdict"] == "INFEASIBLE"  # every contact is taken by `first` or a rule
+    services.decide(
+        uow=app.uow(),
+        campaign_id=second,
+        approve=True,
+        actor="r",
+        now=NOW,
+        note="first ends before this starts",
+    )
+    preview = services.preview_cleaning(uow=app.uow(), campaign_id=second, now=NOW)
+    summary = services.clean(uow=app.uow(), campaign_id=second, now=NOW)
+    assert summary == preview.summary()  # the preview is the ledger when nothing changed
+    assert summary["OUT_OF_REGION"] == 1 and summary["SEGMENT_FILTER"] == 1
+    assert summary["REFUSED_BEFORE"] == 1  # refused 40 days ago, cool-off 90
+    assert summary["IN_OTHER_CAMPAIGN"] == 37  # the rest of the actives are callable in `first`
+    assert preview.alone["IN_OTHER_CAMPAIGN"] == 40  # out-of-region and others too, alone
+    with app.uow() as uow:
+        rows = dict(
+            uow.session.execute(
+                select(orm.Contact.e164, orm.Contact.rule_version).where(
+                    orm.Contact.campaign_id == second, orm.Contact.e164.in_([a[2], a[3], a[4]])
+                )
+            ).all()
+        )
+        ledger = uow.campaigns.get(second).cleaning_ledger
+    assert rows == {a[2]: "OUT_OF_REGION@1", a[3]: "SEGMENT_FILTER@1", a[4]: "REFUSED_BEFORE@1"}
+    assert ledger is not None and ledger["policy"]["segments"] == ["family"]
+
+    # Cleaning again gives the same ledger; switching a rule off changes only what it decided.
+    assert services.clean(uow=app.uow(), campaign_id=second, now=NOW) == summary
+    policy = dc_replace(
+        services.policy_for(services.get_campaign(uow=app.uow(), campaign_id=second)),
+        disabled=frozenset({ExclusionReason.IN_OTHER_CAMPAIGN}),
+    )
+    services.configure_cleaning(
+        uow=app.uow(), campaign_id=second, policy=policy, actor="staff", now=NOW
+    )
+    again = services.clean(uow=app.uow(), campaign_id=second, now=NOW)
+    assert "IN_OTHER_CAMPAIGN" not in again and again["kept"] == summary["kept"] + 37
+    assert services.get_campaign(uow=app.uow(), campaign_id=second).state is CampaignState.READY
+    assert CleaningPolicy.from_dict(
+        services.get_campaign(uow=app.uow(), campaign_id=second).cleaning_policy
+    ).disabled == {ExclusionReason.IN_OTHER_CAMPAIGN}
