@@ -74,6 +74,9 @@ def test_campaign_page_shows_funnel_and_trend(dialled: int, sqlite_app: App) -> 
     assert metrics["Successes"] == f"{status['funnel']['successes']:,}"
     assert [s.value for s in at.subheader][:2] == ["Funnel 转化漏斗", "Daily trend 每日趋势"]
     assert not at.info  # the trend has data, so no "no feedback yet" notice
+    ledger = at.dataframe[0].value
+    assert list(ledger["reason"])[:1] == ["SUBSCRIBER_INACTIVE"]  # the most frequent first reason
+    assert dict(zip(ledger["reason"], ledger["first"], strict=True))["DUPLICATE"] == 1
 
 
 def test_navigation_app_runs(dialled: int) -> None:
