@@ -8,11 +8,13 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from campaigns.ledger import CleaningTally
 from campaigns.model import (
     BranchRecord,
     CallingHours,
     CampaignRecord,
     CampaignState,
+    CleaningPolicy,
     ContactState,
     DeliveryStatus,
     DialContact,
@@ -296,6 +298,16 @@ class AuditLog(Protocol):
     def for_entity(self, entity: str, entity_id: int) -> list[dict[str, Any]]: ...
 
 
+class SetCleaner(Protocol):
+    """Cleaning computed inside the database over the snapshot tables (no row leaves it)."""
+
+    def tally(
+        self, campaign_id: int, policy: CleaningPolicy, now: datetime, *, due_at: datetime | None
+    ) -> CleaningTally:
+        """Evaluate every rule; with `due_at` also write each contact's verdict."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; use as `with uow: ... uow.commit()`."""
 
@@ -307,6 +319,8 @@ class UnitOfWork(Protocol):
     def contacts(self) -> ContactRepository: ...
     @property
     def snapshot(self) -> SubscriberSource: ...
+    @property
+    def cleaner(self) -> SetCleaner: ...
     @property
     def dnc(self) -> DncRepository: ...
     @property

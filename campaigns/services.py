@@ -15,6 +15,7 @@ from campaigns.fastphone import normalise_fast
 from campaigns.feasibility import FeasibilityInputs, Rates, assess_feasibility, rates_from_history
 from campaigns.feedback import build_funnel
 from campaigns.intake import EMPTY_ROW, ListLimits, ListRow
+from campaigns.ledger import ACTIVE_STATES, CleaningTally, ledger
 from campaigns.model import (
     BranchRecord,
     CallingHours,
@@ -34,11 +35,9 @@ from campaigns.phone import E164
 from campaigns.ports import SubscriberSource, UnitOfWork
 from campaigns.rules import (
     CHINA_DEFAULT_HOURS,
-    RULE_ORDER,
     duplicate_flags,
     evaluate_contact,
     hours_overlap,
-    rule_tag,
 )
 from campaigns.states import check_transition
 
@@ -358,28 +357,6 @@ def submit_request(
 # --------------------------------------------------------------------------- cleaning
 
 
-@dataclass(slots=True)
-class CleaningTally:
-    """Counts of a cleaning run or preview: first reasons, and what each rule alone removes."""
-
-    kept: int = 0
-    first: dict[str, int] = field(default_factory=dict)
-    alone: dict[str, int] = field(default_factory=dict)
-
-    def add(self, reasons: tuple[ExclusionReason, ...]) -> None:
-        """Count one verdict."""
-        if not reasons:
-            self.kept += 1
-            return
-        self.first[reasons[0].value] = self.first.get(reasons[0].value, 0) + 1
-        for r in reasons:
-            self.alone[r.value] = self.alone.get(r.value, 0) + 1
-
-    def summary(self) -> dict[str, int]:
-        """Kept plus excluded by first reason, as stored on the campaign."""
-        return {"kept": self.kept, **dict(sorted(self.first.items()))}
-
-
 def policy_for(campaign: CampaignRecord) -> CleaningPolicy:
     """The campaign's stored cleaning policy; the request's segment filters apply by default."""
     policy = CleaningPolicy.from_dict(campaign.cleaning_policy)
@@ -465,14 +442,13 @@ def _tally(
     batch_size: int,
     write_due_at: datetime | None,
 ) -> CleaningTally:
+    if source is None:
+        # The snapshot lives in our database: evaluate every rule there in one pass.
+        return uow.cleaner.tally(campaign.id, policy, now, due_at=write_due_at)
+    # An outside source (the CRM) is asked batch by batch; the verdicts are the same.
     tally = CleaningTally()
     for verdicts in _verdict_batches(
-        uow,
-        campaign,
-        source=source or uow.snapshot,
-        policy=policy,
-        now=now,
-        batch_size=batch_size,
+        uow, campaign, source=source, policy=policy, now=now, batch_size=batch_size
     ):
         for v in verdicts:
             tally.add(v.all_reasons)
@@ -504,19 +480,6 @@ def preview_cleaning(
             batch_size=batch_size,
             write_due_at=None,
         )
-
-
-def ledger(tally: CleaningTally, policy: CleaningPolicy, now: datetime) -> dict[str, Any]:
-    """The ledger summary kept with the campaign: first reasons, each rule alone, the policy."""
-    return {
-        "kept": tally.kept,
-        "excluded": sum(tally.first.values()),
-        "first": dict(sorted(tally.first.items())),
-        "alone": dict(sorted(tally.alone.items())),
-        "rules": {r.value: rule_tag(r) for r in RULE_ORDER},
-        "policy": policy.to_dict(),
-        "at": now.isoformat(),
-    }
 
 
 def clean(
@@ -613,17 +576,6 @@ CONFIGURABLE_STATES = (
     CampaignState.FEASIBILITY,
     CampaignState.APPROVED,
     CampaignState.READY,
-)
-
-#: States whose lists count as overlapping with a new request.
-ACTIVE_STATES = (
-    CampaignState.APPROVED,
-    CampaignState.CLEANING,
-    CampaignState.READY,
-    CampaignState.TRIAL,
-    CampaignState.TRIAL_REVIEW,
-    CampaignState.LIVE,
-    CampaignState.PAUSED,
 )
 
 

@@ -439,6 +439,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
     from campaigns import services
     from campaigns.errors import ValidationError
+    from campaigns.ledger import ledger as build_ledger
     from campaigns.model import ExclusionReason
     from flows.demo import ledger_table
 
@@ -482,7 +483,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
             tally = services.preview_cleaning(
                 uow=app.uow(), campaign_id=campaign.id, now=_now(), policy=changed, source=source
             )
-        ledger = services.ledger(tally, changed, _now())
+        ledger = build_ledger(tally, changed, _now())
         title = f"Preview: {ledger['excluded']:,} of {ledger['kept'] + ledger['excluded']:,} "
         out.print(ledger_table(ledger, title=title + "contacts will be skipped, and why"))
         return 0

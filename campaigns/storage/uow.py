@@ -15,6 +15,7 @@ from campaigns.storage.repositories import (
     SqlAlchemyDncRepository,
     SqlAlchemyReportRepository,
 )
+from campaigns.storage.setclean import SqlAlchemySetCleaner
 from campaigns.storage.snapshot import SqlAlchemySnapshotSource
 
 
@@ -32,6 +33,7 @@ class SqlAlchemyUnitOfWork:
         self.campaigns = SqlAlchemyCampaignRepository(self.session)
         self.contacts = SqlAlchemyContactRepository(self.session)
         self.snapshot = SqlAlchemySnapshotSource(self.session)
+        self.cleaner = SqlAlchemySetCleaner(self.session)
         self.dnc = SqlAlchemyDncRepository(self.session)
         self.attempts = SqlAlchemyAttemptRepository(self.session)
         self.reports = SqlAlchemyReportRepository(self.session)
