@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -21,10 +23,14 @@ class HttpxFeedbackSender:
         secret: str | None = None,
         client: httpx.Client | None = None,
         retries: int = 2,
+        backoff: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.timeout = timeout
         self.secret = secret
         self.retries = retries
+        self.backoff = backoff
+        self._sleep = sleep
         self._client = client
 
     def send(self, url: str, payload: dict[str, Any], *, idempotency_key: str) -> str | None:
@@ -50,7 +56,8 @@ class HttpxFeedbackSender:
                     if response.status_code < 500:
                         return error
                 if attempt < self.retries:
-                    time.sleep(0.2 * (2**attempt))
+                    # Jitter spreads retries of many reports that failed together.
+                    self._sleep(self.backoff * (2**attempt) * (0.5 + random.random() / 2))
             return error
         finally:
             if self._client is None:
