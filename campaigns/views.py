@@ -68,6 +68,7 @@ def campaign_status(*, uow: UnitOfWork, campaign_id: int) -> dict[str, Any]:
             },
             "dispositions": {k.value: v for k, v in sorted(by.items(), key=lambda kv: -kv[1])},
             "funnel": funnel.to_dict(),
+            "reached": uow.attempts.reached(campaign_id) | {"records": loaded},
             "audit": uow.audit.for_entity("campaign", campaign_id),
         }
 
@@ -97,8 +98,8 @@ def daily_reports(*, uow: UnitOfWork, campaign_id: int) -> list[dict[str, Any]]:
 
 
 FUNNEL_STAGES = (
-    ("records_loaded", "records"),
-    ("records_dialled", "dialled"),
+    ("records", "records"),
+    ("dialled", "dialled"),
     ("connected", "connected"),
     ("right_party", "account holder verified"),
     ("pitched", "pitched"),
@@ -107,11 +108,11 @@ FUNNEL_STAGES = (
 
 
 def funnel_stages(status: dict[str, Any]) -> list[dict[str, Any]]:
-    """The funnel as ordered (stage, count, share of records) rows for a chart."""
-    f = status["funnel"]
-    base = f["records_loaded"] or 1
+    """The contact funnel (each contact counted once per stage it reached) for a chart."""
+    reached = status["reached"]
+    base = reached["records"] or 1
     return [
-        {"order": i, "stage": label, "count": f[key], "share": round(f[key] / base, 4)}
+        {"order": i, "stage": label, "count": reached[key], "share": round(reached[key] / base, 4)}
         for i, (key, label) in enumerate(FUNNEL_STAGES)
     ]
 

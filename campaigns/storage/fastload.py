@@ -119,6 +119,22 @@ def load_list(
     list_file: ListFile | None = None,
 ) -> dict[str, int]:
     """COPY a list file into the campaign's contacts (PENDING); returns rows, valid, problems."""
+    return copy_list(
+        conn, "contacts", campaign_id, path, region, workers=workers, list_file=list_file
+    )
+
+
+def copy_list(
+    conn: Connection,
+    table: str,
+    campaign_id: int,
+    path: Path,
+    region: str = "CN",
+    *,
+    workers: int = 0,
+    list_file: ListFile | None = None,
+) -> dict[str, int]:
+    """`load_list` into `table`, a table with contacts' columns (a staging copy, say)."""
     if conn.dialect.name != "postgresql":
         raise ValueError("fastload needs PostgreSQL's COPY; use services.submit_request")
     lf = list_file or open_list(path)
@@ -171,7 +187,7 @@ def load_list(
         if workers > 0:
             pool = multiprocessing.get_context("fork").Pool(workers)
         cursor.copy_expert(
-            f"COPY contacts ({_COLUMNS}) FROM STDIN WITH (FORMAT text)",
+            f"COPY {table} ({_COLUMNS}) FROM STDIN WITH (FORMAT text)",
             _Stream(generate()),
             size=1 << 20,
         )

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from campaigns.errors import NotFoundError
 from campaigns.model import (
+    CONNECTED,
+    PITCHED,
     RIGHT_PARTY,
     BranchRecord,
     CallingHours,
@@ -744,6 +746,22 @@ class SqlAlchemyAttemptRepository:
             ).where(*conds)
         ).one()
         return by, int(dialled), int(talk)
+
+    def reached(self, campaign_id: int) -> dict[str, int]:
+        """Distinct contacts that reached each funnel stage at least once."""
+        contact = func.count(func.distinct(orm.CallAttempt.contact_id))
+        d = orm.CallAttempt.disposition
+        row = self.session.execute(
+            select(
+                contact.filter(orm.CallAttempt.counts_as_attempt.is_(True)),
+                contact.filter(d.in_(sorted(CONNECTED))),
+                contact.filter(d.in_(sorted(RIGHT_PARTY))),
+                contact.filter(d.in_(sorted(PITCHED))),
+                contact.filter(d == Disposition.SUCCESS),
+            ).where(orm.CallAttempt.campaign_id == campaign_id)
+        ).one()
+        keys = ("dialled", "connected", "right_party", "pitched", "successes")
+        return {k: int(v or 0) for k, v in zip(keys, row, strict=True)}
 
     def masked_samples(
         self, campaign_id: int, disposition: Disposition, *, start: datetime, end: datetime

@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, TextClause
 
+from campaigns.intake import ListFile
 from campaigns.ledger import ACTIVE_STATES, CleaningTally, ledger
 from campaigns.model import (
     CleaningPolicy,
@@ -32,6 +34,7 @@ from campaigns.model import (
 )
 from campaigns.rules import MANDATORY, RULE_ORDER, rule_tag
 from campaigns.storage import orm
+from campaigns.storage.fastload import copy_list
 from campaigns.storage.orm import UTCDateTime
 
 _BIT = {reason: 1 << i for i, reason in enumerate(RULE_ORDER)}
@@ -104,8 +107,10 @@ def _active(reason: ExclusionReason, policy: CleaningPolicy) -> bool:
     return reason in MANDATORY or policy.enabled(reason)
 
 
-def _mask_select(camp: _Campaign, policy: CleaningPolicy) -> str:
-    """SELECT id, mask for every contact of the campaign."""
+def _mask_select(
+    camp: _Campaign, policy: CleaningPolicy, source: str = "contacts", columns: str = "c.id AS id"
+) -> str:
+    """SELECT `columns`, mask for every contact of the campaign held in `source`."""
     rules = _rule_sql(camp, policy)
     terms = [
         f"CASE WHEN {cond} THEN {_BIT[reason]} ELSE 0 END"
@@ -129,7 +134,7 @@ def _mask_select(camp: _Campaign, policy: CleaningPolicy) -> str:
         )
     lookups = {
         ExclusionReason.DUPLICATE: "LEFT JOIN (SELECT e164, MIN(row_number) AS first_row "
-        "FROM contacts WHERE campaign_id = :cid AND e164 IS NOT NULL GROUP BY e164) d "
+        f"FROM {source} WHERE campaign_id = :cid AND e164 IS NOT NULL GROUP BY e164) d "
         "ON d.e164 = c.e164",
         ExclusionReason.DO_NOT_CALL: "LEFT JOIN (SELECT DISTINCT e164 FROM dnc_entries "
         "WHERE (campaign_id IS NULL OR campaign_id = :cid) "
@@ -153,7 +158,7 @@ def _mask_select(camp: _Campaign, policy: CleaningPolicy) -> str:
     joins += [sql for reason, sql in lookups.items() if reason in wanted]
     mask = " + ".join(terms) if terms else "0"
     return (
-        f"SELECT c.id AS id, {mask} AS mask FROM contacts c {' '.join(joins)} "
+        f"SELECT {columns}, {mask} AS mask FROM {source} c {' '.join(joins)} "
         "WHERE c.campaign_id = :cid"
     )
 
@@ -224,6 +229,16 @@ def _first_reason_case(label: Callable[[ExclusionReason], str]) -> str:
     return f"CASE {whens} END"
 
 
+#: The verdict columns as written from a row `v` carrying its mask.
+_VERDICT = {
+    "state": f"CASE WHEN v.mask = 0 THEN '{ContactState.READY.value}' "
+    f"ELSE '{ContactState.EXCLUDED.value}' END",
+    "exclusion_reason": _first_reason_case(lambda r: r.value),
+    "rule_version": _first_reason_case(rule_tag),
+    "next_attempt_at": "CASE WHEN v.mask = 0 THEN :due_at END",
+}
+
+
 def tally_set_based(
     conn: Connection,
     campaign_id: int,
@@ -254,13 +269,7 @@ def tally_set_based(
     conn.execute(_bind(f"INSERT INTO {_TEMP} (id, mask) {select_masks}", camp, policy, now))
     if postgres:
         conn.execute(text(f"ANALYZE {_TEMP}"))
-    ready, excluded = ContactState.READY.value, ContactState.EXCLUDED.value
-    assignments = (
-        f"state = CASE WHEN v.mask = 0 THEN '{ready}' ELSE '{excluded}' END, "
-        f"exclusion_reason = {_first_reason_case(lambda r: r.value)}, "
-        f"rule_version = {_first_reason_case(rule_tag)}, "
-        "next_attempt_at = CASE WHEN v.mask = 0 THEN :due_at END"
-    )
+    assignments = ", ".join(f"{name} = {value}" for name, value in _VERDICT.items())
     due = bindparam("due_at", due_at, type_=UTCDateTime())
     statement = f"UPDATE contacts AS c SET {assignments} FROM {_TEMP} AS v WHERE c.id = v.id"
     conn.execute(text(statement).bindparams(due))
@@ -326,3 +335,80 @@ class SqlAlchemySetCleaner:
     ) -> CleaningTally:
         """Evaluate every rule in SQL; with `due_at` also write each contact's verdict."""
         return tally_set_based(self.session.connection(), campaign_id, policy, now, due_at=due_at)
+
+
+_STAGE = "setclean_staging"
+#: The contacts columns a fused load writes as they were staged (the verdict ones aside).
+_STAGED = (
+    "id",
+    "campaign_id",
+    "row_number",
+    "raw_input",
+    "e164",
+    "is_mobile",
+    "attributes",
+    "is_trial",
+    "attempts",
+    "last_disposition",
+    "disposition_streak",
+)
+#: The staged list is analysed before the masks are computed, so the planner knows its size
+#: and picks hash joins itself. Its hash tables (a million numbers, the snapshot's sets) need
+#: more than the default 4MB to stay in memory.
+_FUSED_SETTINGS = {"work_mem": "256MB"}
+
+
+def load_and_clean(
+    conn: Connection,
+    campaign_id: int,
+    path: Path,
+    policy: CleaningPolicy,
+    now: datetime,
+    *,
+    due_at: datetime,
+    region: str = "CN",
+    workers: int = 0,
+    list_file: ListFile | None = None,
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """`load_list` then `clean_set_based` for a campaign without contacts, in one INSERT.
+
+    The file is copied into an unindexed temporary table, the masks are computed from it, and
+    each contact is inserted once with its verdict: contacts' four indexes are written once
+    and no row version is left behind by an UPDATE. Returns load_list's counts and the ledger;
+    the rows written are those the two steps would write (tests/integration/test_setclean.py).
+    """
+    if conn.dialect.name != "postgresql":
+        raise ValueError("load_and_clean needs PostgreSQL's COPY; use load_list's alternatives")
+    if conn.scalar(
+        text("SELECT EXISTS (SELECT 1 FROM contacts WHERE campaign_id = :cid)"),
+        {"cid": campaign_id},
+    ):
+        # Duplicates would have to be found across both lists; the two steps handle that.
+        raise ValueError("the campaign already has contacts; use load_list and clean_set_based")
+    camp = _campaign(conn, campaign_id)
+    saved = _set_local(conn, _FUSED_SETTINGS)
+    conn.execute(text(f"DROP TABLE IF EXISTS {_STAGE}"))
+    # LIKE keeps contacts' types, NOT NULLs and id default (its sequence), none of its indexes.
+    conn.execute(
+        text(f"CREATE TEMPORARY TABLE {_STAGE} (LIKE contacts INCLUDING DEFAULTS) ON COMMIT DROP")
+    )
+    counts = copy_list(
+        conn, _STAGE, campaign_id, path, region, workers=workers, list_file=list_file
+    )
+    conn.execute(text(f"ANALYZE {_STAGE}"))
+    staged = ", ".join(_STAGED)
+    written = ", ".join(f"v.{c}" for c in _STAGED)
+    select_masks = _mask_select(camp, policy, source=_STAGE, columns="c.*")
+    statement = (
+        f"WITH v AS MATERIALIZED ({select_masks}), "
+        f"written AS (INSERT INTO contacts ({staged}, {', '.join(_VERDICT)}) "
+        f"SELECT {written}, {', '.join(_VERDICT.values())} FROM v) "
+        "SELECT mask, COUNT(*) FROM v GROUP BY mask"
+    )
+    stmt = _bind(statement, camp, policy, now).bindparams(
+        bindparam("due_at", due_at, type_=UTCDateTime())
+    )
+    masks = {int(m): int(n) for m, n in conn.execute(stmt)}
+    conn.execute(text(f"DROP TABLE IF EXISTS {_STAGE}"))
+    _set_local(conn, saved)
+    return counts, ledger(_tally(masks), policy, now)

@@ -94,4 +94,12 @@ with disp:
 
 if reports := data.daily_reports(campaign_id):
     st.subheader("Daily feedback sent to the branch 每日反馈")
-    st.dataframe(reports, hide_index=True, width="stretch")
+    st.dataframe(
+        reports,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "completion": st.column_config.NumberColumn("completion vs goal", format="percent"),
+            "conversion_per_rpc": st.column_config.NumberColumn("conv./RPC", format="percent"),
+        },
+    )

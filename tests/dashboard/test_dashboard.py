@@ -72,6 +72,9 @@ def test_campaign_page_shows_funnel_and_trend(dialled: int, sqlite_app: App) -> 
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["State"] == "LIVE"
     assert metrics["Successes"] == f"{status['funnel']['successes']:,}"
+    # Each contact counts once per stage it reached, so the funnel never widens.
+    counts = [stage["count"] for stage in views.funnel_stages(status)]
+    assert counts == sorted(counts, reverse=True) and counts[0] == 51 and counts[1] > 0
     assert [s.value for s in at.subheader][:2] == ["Funnel 转化漏斗", "Daily trend 每日趋势"]
     assert not at.info  # the trend has data, so no "no feedback yet" notice
     ledger = at.dataframe[0].value
