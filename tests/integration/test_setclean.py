@@ -9,14 +9,16 @@ compares, for several policies, the batch path (`services._verdict_batches` and 
 
 from __future__ import annotations
 
+import csv
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from builders import NOW, draft
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from campaigns import services
 from campaigns.intake import ListRow
@@ -33,7 +35,13 @@ from campaigns.model import (
 from campaigns.rules import MANDATORY
 from campaigns.storage import orm
 from campaigns.storage.bulk import load_operator, load_reference
-from campaigns.storage.setclean import clean_set_based, preview_set_based, record_ledger
+from campaigns.storage.fastload import load_list
+from campaigns.storage.setclean import (
+    clean_set_based,
+    load_and_clean,
+    preview_set_based,
+    record_ledger,
+)
 from campaigns.synthetic import Operator, SubscriberRow
 from flows.bootstrap import App
 
@@ -296,3 +304,71 @@ def test_recleaning_after_a_set_based_clean_agrees(app: App) -> None:
     assert stored.cleaning_summary == {"kept": summary["kept"], **summary["first"]}
     # Intake's reasons survive the write, so a second run (another policy) still agrees.
     _check(app, case, CleaningPolicy(cooldown_days=5))
+
+
+def _stored(conn: Connection, campaign_id: int) -> list[tuple[Any, ...]]:
+    """Every column but the id, in list order."""
+    c = orm.Contact
+    columns = [col for col in c.__table__.columns if col.name not in ("id", "campaign_id")]
+    return [
+        tuple(r)
+        for r in conn.execute(
+            select(*columns).where(c.campaign_id == campaign_id).order_by(c.row_number)
+        )
+    ]
+
+
+@pytest.mark.parametrize(("seed", "offer"), [(6, "5G_PLUS_59"), (7, "CLOUD_DRIVE")])
+def test_load_and_clean_matches_load_then_clean(
+    app: App, tmp_path: Path, seed: int, offer: str
+) -> None:
+    if app.engine.dialect.name != "postgresql":
+        pytest.skip("fastload needs PostgreSQL's COPY")
+    case = _seed(app, seed, offer)
+    with app.engine.connect() as conn:
+        raws = list(
+            conn.scalars(
+                select(orm.Contact.raw_input)
+                .where(orm.Contact.campaign_id == case.campaign_id)
+                .order_by(orm.Contact.row_number)
+            )
+        )
+    path = tmp_path / "list.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["手机号", "备注"])
+        for i, raw in enumerate(raws):
+            out.writerow([raw, f"n{i}" if i % 3 else ""])
+        # An empty row is skipped; a formula and a blank phone cell are unusable numbers.
+        out.writerows([["", ""], ["=1+1", "x"], ["", "only a note"], [raws[0], 'a\t"b"\\N']])
+        out.writerows([[raw, ""] for raw in raws[:40]])  # repeats of earlier rows
+    one = [ListRow(2, _mobile(0), None)]
+    two_step, fused = _submit(app, one, offer, "two-step"), _submit(app, one, offer, "fused")
+    with app.engine.begin() as conn:
+        conn.execute(delete(orm.Contact).where(orm.Contact.campaign_id.in_([two_step, fused])))
+    for policy in _policies(random.Random(seed)):
+        with app.engine.connect() as conn:
+            want_counts = load_list(conn, two_step, path)
+            want_ledger = clean_set_based(conn, two_step, policy, NOW, due_at=DUE)
+            want_rows = _stored(conn, two_step)
+            conn.rollback()
+            got_counts, got_ledger = load_and_clean(conn, fused, path, policy, NOW, due_at=DUE)
+            got_rows = _stored(conn, fused)
+            ids = list(
+                conn.scalars(
+                    select(orm.Contact.id)
+                    .where(orm.Contact.campaign_id == fused)
+                    .order_by(orm.Contact.row_number)
+                )
+            )
+            conn.rollback()
+        assert got_counts == want_counts
+        assert got_ledger == want_ledger
+        assert got_rows == want_rows
+        assert ids == sorted(ids)  # ids follow the file, as load_list's COPY gives them
+    assert len(want_rows) == len(raws) + 43  # the empty row is not stored
+    with app.engine.connect() as conn:
+        load_list(conn, fused, path)
+        with pytest.raises(ValueError, match="already has contacts"):
+            load_and_clean(conn, fused, path, CleaningPolicy(), NOW, due_at=DUE)
+        conn.rollback()
