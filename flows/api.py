@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from campaigns import reporting, services
-from campaigns.intake import ListLimits, draft_from_fields, iter_rows, open_list
+from campaigns.intake import draft_from_fields, iter_rows, open_list
 from campaigns.model import CampaignRecord, CampaignState, DeliveryStatus
 from flows.bootstrap import App
 
@@ -106,11 +106,3 @@ def _resume(campaign: CampaignRecord, approve: bool, actor: str, note: str | Non
         log.warning("could not resume flow run %s: %s", campaign.flow_run_id, exc)
         return False
     return True
-
-
-def limits_text(limits: ListLimits) -> str:
-    """The list limits in words, for help texts."""
-    return (
-        f"at most {limits.max_bytes / 1e6:.0f} MB and {limits.max_rows:,} rows; a request is "
-        f"rejected when more than {limits.max_problem_share:.0%} of its rows have problems"
-    )

@@ -11,12 +11,10 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import update
 
 from campaigns import services
 from campaigns.intake import iter_rows, open_list
 from campaigns.model import CampaignRequestDraft
-from campaigns.storage import orm
 from campaigns.storage.bulk import load_operator, load_reference
 from campaigns.synthetic import Operator, generate_operator, generate_request_list
 from flows import migrate, progress
@@ -121,8 +119,7 @@ def run_demo(
         deliveries = len(receiver.received)
 
     # The receiver stood in for the branch during the demo only; leave no dead webhook behind.
-    with app.engine.begin() as conn:
-        conn.execute(update(orm.Branch).where(orm.Branch.code == "GZ").values(webhook_url=None))
+    services.configure_branch(uow=app.uow(), code="GZ", actor="demo", now=now, webhook_url="")
     campaign = services.get_campaign(uow=app.uow(), campaign_id=result.campaign_id)
     _print_summary(out, result, campaign, day_reports, deliveries, receiver.url)
     elapsed = time.perf_counter() - t0
