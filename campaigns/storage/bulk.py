@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from campaigns.storage import orm
+from campaigns.storage.facts import refresh_facts
 from campaigns.synthetic import SERVICES, Operator
 
 
@@ -110,6 +111,7 @@ def load_operator(conn: Connection, op: Operator, *, now: datetime) -> None:
                 insert(orm.DncEntry),
                 [{"e164": m, "reason": "operator list", "created_at": now} for m in op.dnc],
             )
+    refresh_facts(conn)
 
 
 def load_reference(

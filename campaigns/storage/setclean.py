@@ -74,8 +74,14 @@ def _campaign(conn: Connection, campaign_id: int) -> _Campaign:
     return _Campaign(campaign_id, row.offer_id, row.branch_id, bool(row.requires_mobile), exclusive)
 
 
-def _rule_sql(camp: _Campaign, policy: CleaningPolicy) -> dict[ExclusionReason, str]:
-    """Each rule as a SQL condition over the joined row (c, s, h, d and the look-ups)."""
+def _rule_sql(
+    camp: _Campaign, policy: CleaningPolicy, *, dup_column: bool = False
+) -> dict[ExclusionReason, str]:
+    """Each rule as a SQL condition over the joined row (c, f, d and the look-ups).
+
+    With `dup_column` the list carries its own duplicate flag (the loader saw every number
+    in file order), so no aggregate over the list is needed.
+    """
     mobile = " OR (c.e164 IS NOT NULL AND NOT c.is_mobile)" if camp.requires_mobile else ""
     return {
         # A row without a number keeps intake's reason in exclusion_reason (see
@@ -85,25 +91,27 @@ def _rule_sql(camp: _Campaign, policy: CleaningPolicy) -> dict[ExclusionReason, 
         ExclusionReason.SHORT_CODE: "c.e164 IS NULL AND c.exclusion_reason = 'SHORT_CODE'",
         ExclusionReason.NOT_MOBILE: "(c.e164 IS NULL AND c.exclusion_reason = 'NOT_MOBILE')"
         + mobile,
-        ExclusionReason.DUPLICATE: "c.row_number > d.first_row",
-        ExclusionReason.UNKNOWN_SUBSCRIBER: "s.id IS NULL AND c.e164 IS NOT NULL",
-        ExclusionReason.SUBSCRIBER_INACTIVE: "s.status <> 'ACTIVE'",
+        ExclusionReason.DUPLICATE: "c.dup" if dup_column else "c.row_number > d.first_row",
+        ExclusionReason.UNKNOWN_SUBSCRIBER: "f.msisdn IS NULL AND c.e164 IS NOT NULL",
+        ExclusionReason.SUBSCRIBER_INACTIVE: "f.status <> 'ACTIVE'",
         # Branch codes are unique, so comparing ids is comparing codes.
-        ExclusionReason.OUT_OF_REGION: "s.branch_id IS NOT NULL AND s.branch_id <> :branch_id",
+        ExclusionReason.OUT_OF_REGION: "f.branch_id IS NOT NULL AND f.branch_id <> :branch_id",
         ExclusionReason.SEGMENT_FILTER: (
-            "s.id IS NOT NULL AND (s.segment IS NULL OR s.segment NOT IN :segments)"
+            "f.msisdn IS NOT NULL AND (f.segment IS NULL OR f.segment NOT IN :segments)"
             if policy.segments
             else ""
         ),
-        ExclusionReason.HOLDS_OFFER: "h.holds_offer = 1",
-        ExclusionReason.HOLDS_EXCLUSIVE: "h.holds_exclusive = 1" if camp.exclusive_ids else "",
+        ExclusionReason.HOLDS_OFFER: "f.services LIKE :offer_like",
+        ExclusionReason.HOLDS_EXCLUSIVE: " OR ".join(
+            f"f.services LIKE :exclusive_like_{i}" for i in range(len(camp.exclusive_ids))
+        ),
         ExclusionReason.DO_NOT_CALL: "dnc.e164 IS NOT NULL",
         ExclusionReason.REFUSED_BEFORE: "ref.e164 IS NOT NULL",
         ExclusionReason.IN_OTHER_CAMPAIGN: "oth.e164 IS NOT NULL",
-        # The operator's history only counts for numbers in the snapshot, as its source reads it.
-        ExclusionReason.RECENT_CONTACT: "(s.id IS NOT NULL AND hist.msisdn IS NOT NULL) "
-        "OR ours.e164 IS NOT NULL",
-        ExclusionReason.PRIOR_FOLLOW_UP: "s.id IS NOT NULL AND fu.msisdn IS NOT NULL",
+        # The operator's history only counts for numbers in the snapshot, as its source reads
+        # it; subscriber_facts holds subscribers only.
+        ExclusionReason.RECENT_CONTACT: "f.last_contact > :contact_since OR ours.e164 IS NOT NULL",
+        ExclusionReason.PRIOR_FOLLOW_UP: "f.follow_up",
     }
 
 
@@ -112,32 +120,26 @@ def _active(reason: ExclusionReason, policy: CleaningPolicy) -> bool:
 
 
 def _mask_select(
-    camp: _Campaign, policy: CleaningPolicy, source: str = "contacts", columns: str = "c.id AS id"
+    camp: _Campaign,
+    policy: CleaningPolicy,
+    source: str = "contacts",
+    columns: str = "c.id AS id",
+    *,
+    dup_column: bool = False,
 ) -> str:
     """SELECT `columns`, mask for every contact of the campaign held in `source`."""
-    rules = _rule_sql(camp, policy)
+    rules = _rule_sql(camp, policy, dup_column=dup_column)
     terms = [
         f"CASE WHEN {cond} THEN {_BIT[reason]} ELSE 0 END"
         for reason in RULE_ORDER
         if (cond := rules[reason]) and _active(reason, policy)
     ]
     wanted = {r for r in RULE_ORDER if rules[r] and _active(r, policy)}
-    joins = ["LEFT JOIN subscribers s ON s.msisdn = c.e164"]
-    if wanted & {ExclusionReason.HOLDS_OFFER, ExclusionReason.HOLDS_EXCLUSIVE}:
-        exclusive = (
-            "CASE WHEN service_id IN :exclusive_ids THEN 1 ELSE 0 END"
-            if camp.exclusive_ids
-            else "0"
-        )
-        joins.append(
-            "LEFT JOIN (SELECT subscriber_id, "
-            "MAX(CASE WHEN service_id = :offer_id THEN 1 ELSE 0 END) AS holds_offer, "
-            f"MAX({exclusive}) AS holds_exclusive "
-            "FROM subscriber_services WHERE service_id IN :service_ids "
-            "GROUP BY subscriber_id) h ON h.subscriber_id = s.id"
-        )
+    joins = ["LEFT JOIN subscriber_facts f ON f.msisdn = c.e164"]
     lookups = {
-        ExclusionReason.DUPLICATE: "LEFT JOIN (SELECT e164, MIN(row_number) AS first_row "
+        ExclusionReason.DUPLICATE: ""
+        if dup_column
+        else "LEFT JOIN (SELECT e164, MIN(row_number) AS first_row "
         f"FROM {source} WHERE campaign_id = :cid AND e164 IS NOT NULL GROUP BY e164) d "
         "ON d.e164 = c.e164",
         ExclusionReason.DO_NOT_CALL: "LEFT JOIN (SELECT DISTINCT e164 FROM dnc_entries "
@@ -152,14 +154,10 @@ def _mask_select(
         "JOIN campaigns k ON k.id = o.campaign_id "
         "WHERE o.campaign_id <> :cid AND o.e164 IS NOT NULL AND o.state NOT IN :idle "
         "AND k.state IN :active_states) oth ON oth.e164 = c.e164",
-        ExclusionReason.RECENT_CONTACT: "LEFT JOIN (SELECT DISTINCT msisdn FROM contact_history "
-        "WHERE contacted_at > :contact_since) hist ON hist.msisdn = c.e164 "
-        "LEFT JOIN (SELECT DISTINCT e164 FROM call_attempts "
+        ExclusionReason.RECENT_CONTACT: "LEFT JOIN (SELECT DISTINCT e164 FROM call_attempts "
         "WHERE campaign_id <> :cid AND dialed_at > :contact_since) ours ON ours.e164 = c.e164",
-        ExclusionReason.PRIOR_FOLLOW_UP: "LEFT JOIN (SELECT DISTINCT msisdn FROM follow_ups) fu "
-        "ON fu.msisdn = c.e164",
     }
-    joins += [sql for reason, sql in lookups.items() if reason in wanted]
+    joins += [sql for reason, sql in lookups.items() if reason in wanted and sql]
     mask = " + ".join(terms) if terms else "0"
     return (
         f"SELECT {columns}, {mask} AS mask FROM {source} c {' '.join(joins)} "
@@ -175,10 +173,12 @@ def _bind(stmt: str, camp: _Campaign, policy: CleaningPolicy, now: datetime) -> 
         "offer_id": camp.offer_id,
         "refused": Disposition.REFUSED.value,
     }
+    # Held services are stored as ",3,7,"; see campaigns.storage.facts.
+    values["offer_like"] = f"%,{camp.offer_id},%"
+    for i, service_id in enumerate(camp.exclusive_ids):
+        values[f"exclusive_like_{i}"] = f"%,{service_id},%"
     expanding: dict[str, list[Any]] = {
         "segments": list(policy.segments),
-        "exclusive_ids": list(camp.exclusive_ids),
-        "service_ids": [camp.offer_id, *camp.exclusive_ids],
         "idle": [ContactState.EXCLUDED.value, ContactState.PENDING.value],
         "active_states": [s.value for s in ACTIVE_STATES],
     }
@@ -397,13 +397,21 @@ def load_and_clean(
     conn.execute(
         text(f"CREATE TEMPORARY TABLE {_STAGE} (LIKE contacts INCLUDING DEFAULTS) ON COMMIT DROP")
     )
+    conn.execute(text(f"ALTER TABLE {_STAGE} ADD COLUMN dup BOOLEAN NOT NULL DEFAULT false"))
     counts = copy_list(
-        conn, _STAGE, campaign_id, path, region, workers=workers, list_file=list_file
+        conn,
+        _STAGE,
+        campaign_id,
+        path,
+        region,
+        workers=workers,
+        list_file=list_file,
+        mark_duplicates=True,
     )
     conn.execute(text(f"ANALYZE {_STAGE}"))
     staged = ", ".join(_STAGED)
     written = ", ".join(f"v.{c}" for c in _STAGED)
-    select_masks = _mask_select(camp, policy, source=_STAGE, columns="c.*")
+    select_masks = _mask_select(camp, policy, source=_STAGE, columns="c.*", dup_column=True)
     statement = (
         f"WITH v AS MATERIALIZED ({select_masks}), "
         f"written AS (INSERT INTO contacts ({staged}, {', '.join(_VERDICT)}) "

@@ -49,6 +49,7 @@ from campaigns.model import SubscriberFacts, SubscriberStatus
 from campaigns.phone import E164
 from campaigns.storage import orm
 from campaigns.storage.bulk import _copy_or_insert
+from campaigns.storage.facts import refresh_facts
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit for IN lists
 _BATCH = 50_000  # rows per COPY / executemany while streaming a file
@@ -183,6 +184,7 @@ def import_snapshot(
         counts["contact_history"] = _load_history(conn, history, batch_rows=batch_rows)
     if follow_ups is not None:
         counts["follow_ups"] = _load_follow_ups(conn, follow_ups, batch_rows=batch_rows)
+    refresh_facts(conn)
     return counts
 
 

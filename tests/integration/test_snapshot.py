@@ -525,3 +525,59 @@ def test_append_adds_rows_and_refuses_stored_subscribers(app: App, tmp_path: Pat
         import_snapshot(
             conn, subscribers=None, services=held, history=None, follow_ups=None, replace=False
         )
+
+
+def facts(app: App) -> dict[str, orm.SubscriberFacts]:
+    """subscriber_facts by number, read in a fresh session."""
+    with app.session_factory() as session:
+        return {f.msisdn: f for f in session.scalars(select(orm.SubscriberFacts))}
+
+
+def test_import_refreshes_subscriber_facts(app: App, tmp_path: Path) -> None:
+    """Every import rebuilds the facts cleaning joins: services, last contact, follow-up."""
+    seeded(app)
+    import_examples(app)
+    with app.session_factory() as session:
+        ids = {c: i for c, i in session.execute(select(orm.Service.code, orm.Service.id))}
+    got = facts(app)
+    assert sorted(got) == [f"+861380000000{i}" for i in range(1, 6)]
+    one = got["+8613800000001"]
+    assert one.status is SubscriberStatus.ACTIVE and one.segment == "family"
+    held = {int(x) for x in (one.services or "").strip(",").split(",")}
+    assert held == {ids["5G_PLUS_59"], ids["VIDEO_VIP"]}
+    assert one.services is not None and one.services.startswith(",") and one.services.endswith(",")
+    assert one.last_contact == datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # the later of two
+    assert not one.follow_up
+    assert got["+8613800000002"].follow_up and got["+8613800000002"].last_contact is None
+    assert got["+8613800000003"].status is SubscriberStatus.SUSPENDED
+    assert got["+8613800000004"].services is None
+
+    # Replacing the subscribers alone drops held services too, and the facts follow; the
+    # history of +8613800000005, no longer a subscriber, is no longer a fact.
+    import_examples(
+        app,
+        subscribers=write(tmp_path, "s.csv", "msisdn,status,segment,branch\n13800000001,停机,,\n"),
+        services=None,
+        history=None,
+        follow_ups=None,
+    )
+    got = facts(app)
+    assert list(got) == ["+8613800000001"]
+    assert got["+8613800000001"].status is SubscriberStatus.SUSPENDED
+    assert got["+8613800000001"].services is None
+    assert got["+8613800000001"].last_contact == datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+
+
+def test_failed_import_leaves_facts_as_they_were(app: App, tmp_path: Path) -> None:
+    """A bad file rolls back the whole import, facts included."""
+    seeded(app)
+    import_examples(app)
+    before = {m: (f.status, f.services) for m, f in facts(app).items()}
+    bad = write(
+        tmp_path,
+        "s.csv",
+        "msisdn,status,segment,branch\n13800000009,ACTIVE,,\n13800000010,UNKNOWN,,\n",
+    )
+    with pytest.raises(ValidationError):
+        import_examples(app, subscribers=bad, services=None, history=None, follow_ups=None)
+    assert {m: (f.status, f.services) for m, f in facts(app).items()} == before
