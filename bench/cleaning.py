@@ -305,7 +305,7 @@ def one_run(url: str, csv_path: Path, workers: int, two_step: bool) -> dict[str,
         conn.execute(text("DELETE FROM contacts WHERE campaign_id = :c"), {"c": cid})
         conn.execute(text("DELETE FROM campaigns WHERE id = :c"), {"c": cid})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE contacts"))
+        conn.execute(text("VACUUM FULL ANALYZE contacts"))
     engine.dispose()
     return {
         "wall": wall,
