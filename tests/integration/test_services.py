@@ -285,6 +285,7 @@ def test_rules_that_look_at_other_campaigns_regions_and_segments(app: App) -> No
     from sqlalchemy import update
 
     from campaigns.model import Disposition
+    from campaigns.storage.facts import refresh_facts
 
     fates = seed_operator(app)
     a = fates.active
@@ -296,6 +297,9 @@ def test_rules_that_look_at_other_campaigns_regions_and_segments(app: App) -> No
         conn.execute(
             update(orm.Subscriber).where(orm.Subscriber.msisdn == a[3]).values(segment="youth")
         )
+        # The snapshot is written by its importers, which rebuild the facts; this test edits
+        # it by hand, so it rebuilds them as they would.
+        refresh_facts(conn)
     first = ready_campaign(app, fates)
     with app.uow() as uow:
         contact = next(
