@@ -1,18 +1,31 @@
-"""The dialing loop: claim due contacts, originate through a Dialer, settle outcomes in batches.
+"""The dialing loop: claim due contacts, pace, originate through a Dialer, settle outcomes.
+
+Three layers, innermost first:
+
+- `CallTracker` folds a call's events into one `CallOutcome`; `OccupancyMeter` adds up
+  agents' staffed and handling time. Both are pure.
+- `DialingSession` joins a `Dialer`, a `Pacer` and those two; it knows no database, so
+  the pacing benchmark drives exactly what production drives.
+- `dial_slice` (async) / `run_slice` (sync) is the database loop: it claims contacts
+  through the unit of work, writes each attempt row before the call is originated,
+  completes the rows from the outcomes in batches and decides the next attempt.
 
 The loop never sleeps on its own: it asks the dialer for the time and waits in
-`dialer.collect`, so the same code runs on a simulated clock or a wall clock.
+`dialer.receive`, so the same code runs on a simulated clock or a wall clock.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
+from campaigns.errors import ConfigurationError, DialerRejected, DialerUnavailable
 from campaigns.model import (
+    LIVE_CONTACT,
     CallingHours,
     ContactState,
     DialContact,
@@ -20,9 +33,39 @@ from campaigns.model import (
     ExclusionReason,
     Phase,
 )
+from campaigns.pacing import Pacer, PacingConfig, PacingMode, Plan
 from campaigns.phone import time_zones
-from campaigns.ports import CallOutcome, CallRequest, Dialer, UnitOfWork
+from campaigns.ports import (
+    AgentSignedIn,
+    AgentSignedOut,
+    AnsweredBy,
+    CallAnswered,
+    CallBridged,
+    CallDisposed,
+    CallEnded,
+    CallOutcome,
+    CallRequest,
+    Dialer,
+    DialerEvent,
+    EndReason,
+    FailureCause,
+    RingingStarted,
+    UnitOfWork,
+)
 from campaigns.rules import RetryPolicy, decide_next_attempt, is_callable, next_callable_time
+
+_FAILED = {
+    FailureCause.INVALID_NUMBER: Disposition.INVALID,
+    FailureCause.UNREACHABLE: Disposition.UNREACHABLE,
+    FailureCause.SUSPENDED: Disposition.SUSPENDED,
+    FailureCause.DECLINED: Disposition.REJECTED,
+    FailureCause.NETWORK: Disposition.NETWORK_FAIL,
+}
+_ENDED = {
+    EndReason.BUSY: Disposition.BUSY,
+    EndReason.NO_ANSWER: Disposition.NO_ANSWER,
+    EndReason.ABANDONED: Disposition.ABANDONED,
+}
 
 
 @dataclass(slots=True)
@@ -36,6 +79,9 @@ class SliceSummary:
     skipped_dnc: int = 0
     deferred_window: int = 0
     dispositions: dict[str, int] = field(default_factory=dict)
+    handle_seconds: float = 0.0
+    staffed_seconds: float = 0.0
+    modes: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: SliceSummary) -> None:
         """Accumulate another slice into this one."""
@@ -45,8 +91,32 @@ class SliceSummary:
         self.dnc_added += other.dnc_added
         self.skipped_dnc += other.skipped_dnc
         self.deferred_window += other.deferred_window
+        self.handle_seconds += other.handle_seconds
+        self.staffed_seconds += other.staffed_seconds
         for k, v in other.dispositions.items():
             self.dispositions[k] = self.dispositions.get(k, 0) + v
+        for k, v in other.modes.items():
+            self.modes[k] = self.modes.get(k, 0) + v
+
+    @property
+    def live(self) -> int:
+        """Live contacts (abandoned calls included)."""
+        return sum(n for d, n in self.dispositions.items() if Disposition(d) in LIVE_CONTACT)
+
+    @property
+    def abandoned(self) -> int:
+        """Live answers no agent took in time."""
+        return self.dispositions.get(Disposition.ABANDONED.value, 0)
+
+    @property
+    def abandon_rate(self) -> float:
+        """Abandoned / live contacts."""
+        return self.abandoned / self.live if self.live else 0.0
+
+    @property
+    def occupancy(self) -> float:
+        """Talk and wrap-up time / staffed time."""
+        return self.handle_seconds / self.staffed_seconds if self.staffed_seconds else 0.0
 
 
 def attempt_key(campaign_id: int, contact: DialContact) -> str:
@@ -56,12 +126,225 @@ def attempt_key(campaign_id: int, contact: DialContact) -> str:
     return f"{campaign_id}:{contact.id}:{contact.attempts + 1}.{sub}"
 
 
+# ------------------------------------------------------------------------ pure parts
+
+
+@dataclass(slots=True)
+class _Track:
+    request: CallRequest
+    dialed_at: datetime
+    ring_at: datetime | None = None
+    answered_at: datetime | None = None
+    answered_by: AnsweredBy | None = None
+    bridged_at: datetime | None = None
+    agent: str | None = None
+    ended: CallEnded | None = None
+
+
+class CallTracker:
+    """Folds each call's events into one `CallOutcome`, once the call is fully over."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, _Track] = {}
+
+    def originated(self, request: CallRequest, at: datetime) -> None:
+        """A call was placed."""
+        self._calls[request.key] = _Track(request, at)
+
+    def pending(self) -> int:
+        """Calls placed whose outcome is not known yet."""
+        return len(self._calls)
+
+    def observe(self, event: DialerEvent) -> CallOutcome | None:
+        """Take in an event; return the call's outcome when this event completes it."""
+        if isinstance(event, AgentSignedIn | AgentSignedOut):
+            return None
+        track = self._calls.get(event.key)
+        if track is None:
+            return None  # not ours (another session's call)
+        match event:
+            case RingingStarted(at=at):
+                track.ring_at = track.ring_at or at
+            case CallAnswered(at=at, answered_by=by):
+                track.answered_at, track.answered_by = at, by
+            case CallBridged(at=at, agent=agent):
+                track.bridged_at, track.agent = at, agent
+            case CallEnded():
+                track.ended = event
+                if track.bridged_at is None:
+                    return self._finish(track, self._network_disposition(track, event))
+            case CallDisposed(disposition=disposition, callback_at=callback, note=note):
+                return self._finish(track, disposition, event.at, callback, note)
+        return None
+
+    def abandon_all(self, at: datetime, note: str) -> list[CallOutcome]:
+        """Close every call still open because the dialer stopped reporting: a call never
+        bridged as a network failure, a bridged one (a live contact) as hung up."""
+        out = []
+        for track in list(self._calls.values()):
+            if track.ended is None:
+                track.ended = CallEnded(track.request.key, at, EndReason.FAILED)
+            bridged = track.bridged_at is not None
+            disposition = Disposition.HUNG_UP if bridged else Disposition.NETWORK_FAIL
+            out.append(self._finish(track, disposition, at if bridged else None, note=note))
+        return out
+
+    @staticmethod
+    def _network_disposition(track: _Track, ended: CallEnded) -> Disposition:
+        if ended.reason is EndReason.FAILED:
+            return _FAILED[ended.cause or FailureCause.NETWORK]
+        if ended.reason in _ENDED:
+            return _ENDED[ended.reason]
+        # HUNG_UP without an agent: a machine, or a person who left before an agent came.
+        if track.answered_by is AnsweredBy.MACHINE:
+            return Disposition.MACHINE
+        if track.answered_at is not None:
+            return Disposition.ABANDONED
+        return Disposition.NETWORK_FAIL
+
+    def _finish(
+        self,
+        track: _Track,
+        disposition: Disposition,
+        disposed_at: datetime | None = None,
+        callback_at: datetime | None = None,
+        note: str | None = None,
+    ) -> CallOutcome:
+        del self._calls[track.request.key]
+        assert track.ended is not None
+        ended_at = track.ended.at
+        answered = track.answered_at
+        ring = 0.0
+        if track.ring_at is not None:
+            ring = ((answered or ended_at) - track.ring_at).total_seconds()
+        talk = (ended_at - answered).total_seconds() if answered is not None else 0.0
+        wrap = (disposed_at - ended_at).total_seconds() if disposed_at is not None else 0.0
+        cause = track.ended.detail or None
+        if track.ended.cause is not None:
+            cause = f"{track.ended.cause.value}: {track.ended.detail}".rstrip(": ")
+        return CallOutcome(
+            key=track.request.key,
+            contact_id=track.request.contact_id,
+            disposition=disposition,
+            dialed_at=track.dialed_at,
+            answered_at=answered,
+            ended_at=ended_at,
+            ring_seconds=round(max(0.0, ring), 2),
+            talk_seconds=round(max(0.0, talk), 2),
+            wrap_seconds=round(max(0.0, wrap), 2),
+            agent_work_id=track.agent,
+            callback_at=callback_at,
+            note=note,
+            bridged_at=track.bridged_at,
+            cause=cause[:80] if cause else None,
+        )
+
+
+class OccupancyMeter:
+    """Staffed time (signed in) and handling time (bridged to disposed) within [start, end]."""
+
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.start, self.end = start, end
+        self.staffed_seconds = 0.0
+        self.handle_seconds = 0.0
+        self._signed_in: dict[str, datetime] = {}
+        self._handling: dict[str, datetime] = {}
+
+    def _overlap(self, a: datetime, b: datetime) -> float:
+        lo, hi = max(a, self.start), min(b, self.end)
+        return max(0.0, (hi - lo).total_seconds())
+
+    def observe(self, event: DialerEvent) -> None:
+        """Take in an event."""
+        match event:
+            case AgentSignedIn(agent=agent, at=at):
+                self._signed_in.setdefault(agent, at)
+            case AgentSignedOut(agent=agent, at=at):
+                since = self._signed_in.pop(agent, None)
+                if since is not None:
+                    self.staffed_seconds += self._overlap(since, at)
+            case CallBridged(agent=agent, at=at):
+                self._handling[agent] = at
+            case CallDisposed(agent=agent, at=at):
+                since = self._handling.pop(agent, None)
+                if since is not None:
+                    self.handle_seconds += self._overlap(since, at)
+            case _:
+                pass
+
+    def close(self, at: datetime) -> None:
+        """Count agents still signed in (and calls still handled) up to `at`."""
+        for since in self._signed_in.values():
+            self.staffed_seconds += self._overlap(since, at)
+        for since in self._handling.values():
+            self.handle_seconds += self._overlap(since, at)
+        self._signed_in.clear()
+        self._handling.clear()
+
+    @property
+    def occupancy(self) -> float:
+        """Handling time / staffed time."""
+        return self.handle_seconds / self.staffed_seconds if self.staffed_seconds else 0.0
+
+
+class DialingSession:
+    """A dialer, a pacer and the calls in flight: dialing that knows no database."""
+
+    def __init__(self, dialer: Dialer, pacer: Pacer, *, start: datetime, end: datetime) -> None:
+        self.dialer = dialer
+        self.pacer = pacer
+        self.tracker = CallTracker()
+        self.meter = OccupancyMeter(start, end)
+
+    def plan(self, now: datetime) -> Plan:
+        """How many calls to place now (and which agents they reserve)."""
+        return self.pacer.plan(now, max_calls=self.dialer.capabilities.max_calls)
+
+    def wake(self, now: datetime, latest: datetime) -> datetime:
+        """When to look again if no event comes first."""
+        nxt = self.pacer.next_decision(now)
+        return latest if nxt is None else min(latest, nxt)
+
+    async def originate(self, requests: Sequence[CallRequest]) -> None:
+        """Place calls; may raise DialerUnavailable / DialerRejected, placing none."""
+        if not requests:
+            return
+        now = self.dialer.now()
+        await self.dialer.originate(requests)
+        for request in requests:
+            self.tracker.originated(request, now)
+            self.pacer.originated(request, now)
+
+    async def step(self, until: datetime) -> list[CallOutcome]:
+        """Wait for the next events (or `until`) and return the calls they completed."""
+        out = []
+        for event in await self.dialer.receive(until=until):
+            self.pacer.observe(event)
+            self.meter.observe(event)
+            outcome = self.tracker.observe(event)
+            if outcome is not None:
+                out.append(outcome)
+        return out
+
+    async def drain(self, limit: datetime) -> list[CallOutcome]:
+        """Let the calls in flight finish (until `limit`); calls still open then are closed."""
+        out: list[CallOutcome] = []
+        while self.tracker.pending() and self.dialer.now() < limit:
+            out += await self.step(limit)
+        if self.tracker.pending():
+            out += self.tracker.abandon_all(self.dialer.now(), "no final event from the dialer")
+        return out
+
+
+# ------------------------------------------------------------------------ database loop
+
+
 class _Slice:
     def __init__(
         self,
         *,
         uow: UnitOfWork,
-        dialer: Dialer,
+        session: DialingSession,
         campaign_id: int,
         phase: Phase,
         end: datetime,
@@ -69,9 +352,11 @@ class _Slice:
         hours: CallingHours,
         agent_ids: dict[str, int],
         chunk: int,
+        retries: int,
     ) -> None:
         self.uow = uow
-        self.dialer = dialer
+        self.session = session
+        self.dialer = session.dialer
         self.campaign_id = campaign_id
         self.phase = phase
         self.end = end
@@ -79,6 +364,7 @@ class _Slice:
         self.hours = hours
         self.agent_ids = agent_ids
         self.chunk = chunk
+        self.retries = retries
         self.queue: deque[DialContact] = deque()
         self.claimed: dict[int, DialContact] = {}
         self.attempt_rows: list[dict[str, Any]] = []
@@ -118,7 +404,7 @@ class _Slice:
         if not (self.attempt_rows or self.contact_updates):
             return
         with self.uow:
-            self.uow.attempts.add_many(self.attempt_rows)
+            self.uow.attempts.finish_many(self.attempt_rows)
             self.uow.contacts.update_after_attempts(self.contact_updates)
             self.uow.commit()
         self.attempt_rows = []
@@ -147,7 +433,9 @@ class _Slice:
             self._zones[prefix] = time_zones(number)
         return self._zones[prefix]
 
-    def settle(self, outcome: CallOutcome) -> None:
+    def settle(
+        self, outcome: CallOutcome, *, record: bool = True, keep_dialed_at: bool = False
+    ) -> None:
         c = self.claimed.pop(outcome.contact_id)
         step = decide_next_attempt(
             outcome.disposition,
@@ -158,26 +446,26 @@ class _Slice:
             now=outcome.ended_at,
             callback_at=outcome.callback_at,
         )
-        self.attempt_rows.append(
-            {
-                "idempotency_key": outcome.key,
-                "campaign_id": self.campaign_id,
-                "contact_id": c.id,
-                "e164": c.e164,
-                "agent_id": self.agent_ids.get(outcome.agent_work_id or ""),
-                "attempt_no": c.attempts + 1,
-                "phase": self.phase,
-                "disposition": outcome.disposition,
-                "counts_as_attempt": step.counts_as_attempt,
-                "dialed_at": outcome.dialed_at,
-                "answered_at": outcome.answered_at,
-                "ended_at": outcome.ended_at,
-                "ring_seconds": outcome.ring_seconds,
-                "talk_seconds": outcome.talk_seconds,
-                "wrap_seconds": outcome.wrap_seconds,
-                "note": outcome.note,
-            }
-        )
+        if record:
+            self.attempt_rows.append(
+                {
+                    "idempotency_key": outcome.key,
+                    "agent_id": self.agent_ids.get(outcome.agent_work_id or ""),
+                    "dialed_at": outcome.dialed_at,
+                    "disposition": outcome.disposition,
+                    "counts_as_attempt": step.counts_as_attempt,
+                    "answered_at": outcome.answered_at,
+                    "bridged_at": outcome.bridged_at,
+                    "ended_at": outcome.ended_at,
+                    "ring_seconds": outcome.ring_seconds,
+                    "talk_seconds": outcome.talk_seconds,
+                    "wrap_seconds": outcome.wrap_seconds,
+                    "cause": outcome.cause,
+                    "note": outcome.note,
+                }
+            )
+            if keep_dialed_at:
+                del self.attempt_rows[-1]["dialed_at"]
         due = step.due_at
         if due is not None:
             zones = self._zones_of(c.e164)
@@ -211,11 +499,26 @@ class _Slice:
         if not final and due is not None and (self.hold_until is None or due < self.hold_until):
             self.hold_until = due
 
+    def _unplaced(self, request: CallRequest, at: datetime, note: str) -> CallOutcome:
+        """The outcome of a call that was written down but never (knowingly) placed."""
+        return CallOutcome(
+            key=request.key,
+            contact_id=request.contact_id,
+            disposition=Disposition.NETWORK_FAIL,
+            dialed_at=at,
+            answered_at=None,
+            ended_at=at,
+            ring_seconds=0.0,
+            talk_seconds=0.0,
+            wrap_seconds=0.0,
+            note=note,
+        )
+
     # ---------------------------------------------------------------- loop
 
-    def dial(self, now: datetime, free: int) -> None:
+    async def dial(self, now: datetime, plan: Plan) -> None:
         requests: list[CallRequest] = []
-        while self.queue and len(requests) < free:
+        while self.queue and len(requests) < plan.calls:
             c = self.queue.popleft()
             if c.e164 in self.dnc_now:
                 self._exclude(c, ExclusionReason.DO_NOT_CALL)
@@ -232,38 +535,188 @@ class _Slice:
                     }
                 )
                 continue
+            agent = plan.agents[len(requests)] if plan.agents else None
             requests.append(
-                CallRequest(attempt_key(self.campaign_id, c), c.id, c.e164, c.attempts + 1)
+                CallRequest(
+                    attempt_key(self.campaign_id, c),
+                    c.id,
+                    c.e164,
+                    c.attempts + 1,
+                    agent=agent,
+                    preview=plan.preview,
+                )
             )
-        if requests:
-            self.dialer.originate(requests)
+        if not requests:
+            return
+        # The attempt is on record before the call exists: a crash after this point
+        # leaves a DIALLED row, and the same key is never dialled twice.
+        with self.uow:
+            stored = self.uow.attempts.begin_many([self._dialled_row(r, now) for r in requests])
+            self.uow.commit()
+        for r in requests:
+            if r.key in stored:
+                # Written by a run that stopped mid-call: close it, do not dial it again.
+                disposition = stored[r.key]
+                if disposition is None:
+                    lost = self._unplaced(r, now, "outcome lost: the worker stopped")
+                    self.settle(lost, keep_dialed_at=True)
+                else:
+                    outcome = self._unplaced(r, now, "recovered")
+                    self.settle(replace(outcome, disposition=disposition), record=False)
+        await self._originate([r for r in requests if r.key not in stored])
 
-    def run(self) -> SliceSummary:
-        d = self.dialer
+    def _dialled_row(self, r: CallRequest, now: datetime) -> dict[str, Any]:
+        c = self.claimed[r.contact_id]
+        return {
+            "idempotency_key": r.key,
+            "campaign_id": self.campaign_id,
+            "contact_id": c.id,
+            "e164": c.e164,
+            "agent_id": self.agent_ids.get(r.agent or ""),
+            "attempt_no": c.attempts + 1,
+            "phase": self.phase,
+            "dialed_at": now,
+            "answered_at": None,
+            "bridged_at": None,
+            "ring_seconds": 0.0,
+            "talk_seconds": 0.0,
+            "wrap_seconds": 0.0,
+            "cause": None,
+            "note": None,
+        }
+
+    def _close_unplaced(self, requests: list[CallRequest], note: str) -> None:
+        now = self.dialer.now()
+        for r in requests:
+            self.settle(self._unplaced(r, now, note[:200]))
+
+    async def _originate(self, requests: list[CallRequest]) -> None:
+        """Place calls, retrying the same keys while the dialer is unreachable."""
+        delay = 1.0
+        for attempt in range(self.retries + 1):
+            try:
+                await self.session.originate(requests)
+                return
+            except DialerRejected as exc:  # permanent: record why, and stop the slice
+                self._close_unplaced(requests, f"dialer rejected: {exc}")
+                raise
+            except DialerUnavailable as exc:
+                if attempt == self.retries:
+                    self._close_unplaced(requests, f"dialer unavailable: {exc}")
+                    raise
+            wait_until = self.dialer.now() + timedelta(seconds=delay)
+            delay *= 2
+            while self.dialer.now() < wait_until:
+                for outcome in await self.session.step(wait_until):
+                    self.settle(outcome)
+
+    async def run(self) -> SliceSummary:
+        s, d = self.session, self.dialer
+        unavailable: DialerUnavailable | None = None
+        try:
+            try:
+                await self._loop()
+            except DialerUnavailable as exc:
+                unavailable = exc  # place nothing more; the calls already up still finish
+            for outcome in await s.drain(d.now() + timedelta(hours=2)):
+                self.settle(outcome)
+        finally:
+            self.release()
+        if unavailable is not None:
+            raise unavailable
+        s.meter.close(d.now())
+        self.summary.handle_seconds = s.meter.handle_seconds
+        self.summary.staffed_seconds = s.meter.staffed_seconds
+        return self.summary
+
+    async def _loop(self) -> None:
+        s, d = self.session, self.dialer
         while True:
             now = d.now()
             if now >= self.end:
-                break
-            free = d.free_capacity()
-            if free > 0 and not self.queue and (self.hold_until is None or now >= self.hold_until):
+                return
+            plan = s.plan(now)
+            modes = self.summary.modes
+            modes[plan.mode.value] = modes.get(plan.mode.value, 0) + 1
+            due = self.hold_until is None or now >= self.hold_until
+            if plan.calls > 0 and not self.queue and due:
                 self.hold_until = None
                 self.claim(now)
-            if free > 0 and self.queue:
-                self.dial(now, free)
-            if d.in_flight() == 0 and not self.queue:
-                if self.hold_until is None:
+            if plan.calls > 0 and self.queue:
+                await self.dial(now, plan)
+            if s.tracker.pending() == 0 and not self.queue:
+                if self.hold_until is None and plan.calls > 0:
                     continue  # everything claimed was skipped; claim again
-                if self.hold_until >= self.end:
-                    break
-            wake = self.end
-            if self.hold_until is not None and not self.queue and d.free_capacity() > 0:
+                if self.hold_until is not None and self.hold_until >= self.end:
+                    return
+            wake = s.wake(now, self.end)
+            if self.hold_until is not None and not self.queue and plan.calls > 0:
                 wake = min(wake, max(self.hold_until, now))
-            for outcome in d.collect(until=wake):
+            for outcome in await s.step(wake):
                 self.settle(outcome)
-        for outcome in d.drain():
-            self.settle(outcome)
-        self.release()
-        return self.summary
+
+
+def history_edges(start: datetime, config: PacingConfig, buckets: int = 48) -> list[datetime]:
+    """Periods the pacer is seeded with: the abandon window in coarse buckets, and the last
+    `warm_start` in quarters, which the margin is replayed over."""
+    window = config.abandon.window
+    recent = min(config.warm_start, window)
+    width = (window - recent) / buckets
+    edges = [start - window + width * i for i in range(buckets)]
+    return edges + [start - recent + recent / 4 * i for i in range(5)]
+
+
+async def dial_slice(
+    *,
+    uow: UnitOfWork,
+    dialer: Dialer,
+    campaign_id: int,
+    phase: Phase,
+    start: datetime,
+    end: datetime,
+    policy: RetryPolicy | None = None,
+    pacing: PacingConfig | None = None,
+    chunk: int = 200,
+    agents: Sequence[tuple[int, str]] | None = None,
+    retries: int = 4,
+) -> SliceSummary:
+    """Dial one campaign from `start` to `end`; in-flight calls finish after `end`."""
+    config = pacing or PacingConfig()
+    with uow:
+        campaign = uow.campaigns.get(campaign_id)
+        # Claims left by a crashed or stopped worker are released before new ones are taken.
+        uow.contacts.release_claims(campaign_id)
+        staff = list(agents) if agents is not None else uow.catalogue.outbound_agents()
+        # The abandon rule's window reaches back before this slice.
+        history = uow.attempts.tally(campaign_id, edges=history_edges(start, config))
+        uow.commit()
+    if not staff:
+        return SliceSummary()
+    if not dialer.capabilities.bridging:
+        raise ConfigurationError(
+            f"dialer {dialer.name!r} cannot bridge calls to agents; every live answer "
+            "would be abandoned"
+        )
+    if config.mode is PacingMode.PREVIEW and not dialer.capabilities.preview:
+        raise ConfigurationError(f"dialer {dialer.name!r} has no preview mode")
+    pacer = Pacer(config)
+    pacer.seed(history)
+    await dialer.start(agents=[w for _, w in staff], at=start)
+    try:
+        return await _Slice(
+            uow=uow,
+            session=DialingSession(dialer, pacer, start=start, end=end),
+            campaign_id=campaign_id,
+            phase=phase,
+            end=end,
+            policy=policy or RetryPolicy(),
+            hours=campaign.calling_hours,
+            agent_ids={w: i for i, w in staff},
+            chunk=chunk,
+            retries=retries,
+        ).run()
+    finally:
+        await dialer.close()
 
 
 def run_slice(
@@ -275,30 +728,22 @@ def run_slice(
     start: datetime,
     end: datetime,
     policy: RetryPolicy | None = None,
+    pacing: PacingConfig | None = None,
     chunk: int = 200,
     agents: Sequence[tuple[int, str]] | None = None,
 ) -> SliceSummary:
-    """Dial one campaign from `start` to `end`; in-flight calls finish after `end`."""
-    with uow:
-        campaign = uow.campaigns.get(campaign_id)
-        # Claims left by a crashed or stopped worker are released before new ones are taken.
-        uow.contacts.release_claims(campaign_id)
-        staff = list(agents) if agents is not None else uow.catalogue.outbound_agents()
-        uow.commit()
-    if not staff:
-        return SliceSummary()
-    dialer.start(agents=[w for _, w in staff], at=start)
-    try:
-        return _Slice(
+    """`dial_slice` for synchronous callers (a Prefect task, a test); not from async code."""
+    return asyncio.run(
+        dial_slice(
             uow=uow,
             dialer=dialer,
             campaign_id=campaign_id,
             phase=phase,
+            start=start,
             end=end,
-            policy=policy or RetryPolicy(),
-            hours=campaign.calling_hours,
-            agent_ids={w: i for i, w in staff},
+            policy=policy,
+            pacing=pacing,
             chunk=chunk,
-        ).run()
-    finally:
-        dialer.close()
+            agents=agents,
+        )
+    )

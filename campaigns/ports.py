@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeAlias
 
 from campaigns.ledger import CleaningTally
 from campaigns.model import (
@@ -30,19 +31,158 @@ from campaigns.model import (
 # --------------------------------------------------------------------------- dialer
 
 
+class AnsweredBy(enum.StrEnum):
+    """Who picked up, as far as the dialer can tell."""
+
+    HUMAN = "HUMAN"
+    MACHINE = "MACHINE"  # only from an adapter with answering-machine detection
+    UNKNOWN = "UNKNOWN"  # no detection: treat as a person and bridge an agent
+
+
+class EndReason(enum.StrEnum):
+    """Why a call ended; every originated call ends exactly once."""
+
+    BUSY = "BUSY"
+    NO_ANSWER = "NO_ANSWER"  # rang out, at least 15 s
+    FAILED = "FAILED"  # see FailureCause
+    ABANDONED = "ABANDONED"  # answered by a person, no agent within the patience
+    HUNG_UP = "HUNG_UP"  # answered, then hung up by someone (see Party)
+
+
+class FailureCause(enum.StrEnum):
+    """Why a call failed, translated from the network's cause (SIP status, Q.850)."""
+
+    INVALID_NUMBER = "INVALID_NUMBER"  # 空号; SIP 404/484, Q.850 1
+    UNREACHABLE = "UNREACHABLE"  # 关机/无法接通; SIP 480, Q.850 18/20
+    SUSPENDED = "SUSPENDED"  # 停机; the operator's announcement
+    DECLINED = "DECLINED"  # the called party rejected the call; SIP 603, Q.850 21
+    NETWORK = "NETWORK"  # congestion, timeouts, 5xx; not the customer's doing
+
+
+class Party(enum.StrEnum):
+    """Who hung up an answered call."""
+
+    CUSTOMER = "CUSTOMER"
+    AGENT = "AGENT"
+    DIALER = "DIALER"
+
+
+@dataclass(frozen=True, slots=True)
+class DialerCapabilities:
+    """What an adapter can do; the engine never asks for more, and adapters never claim more.
+
+    `bridging`: answered calls are connected to the engine's agents, and the agents'
+    dispositions come back (`CallBridged`, `CallDisposed`, agent sign-in/out events).
+    `amd`: answering machines are told from people (`AnsweredBy.MACHINE`).
+    `preview`: a request with `preview=True` is shown to its agent, who then dials.
+    `max_calls`: calls that may be up at once (trunk channels); None means no limit.
+    """
+
+    bridging: bool
+    amd: bool
+    preview: bool
+    max_calls: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class CallRequest:
-    """One call to originate. `key` is the attempt's idempotency key."""
+    """One call to originate. `key` is the attempt's idempotency key.
+
+    `agent` reserves that (idle) agent for the call, as progressive and preview pacing do;
+    None leaves the call to whichever agent is free when it is answered (predictive).
+    `segment` is the customer group, for adapters that can use it (the simulator does).
+    """
 
     key: str
     contact_id: int
     number: str
     attempt_no: int
+    agent: str | None = None
+    preview: bool = False
+    segment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSignedIn:
+    """An agent became available to the dialer (shift start, back from a break)."""
+
+    agent: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSignedOut:
+    """An agent left; adapters sign agents out only between calls."""
+
+    agent: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RingingStarted:
+    """The called phone rings (SIP 180/183)."""
+
+    key: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered:
+    """The call was answered; `at` is when the dialer knows by whom (after detection)."""
+
+    key: str
+    at: datetime
+    answered_by: AnsweredBy
+
+
+@dataclass(frozen=True, slots=True)
+class CallBridged:
+    """An answered call was connected to an agent."""
+
+    key: str
+    at: datetime
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    """The call is over: the one terminal event of every originated call."""
+
+    key: str
+    at: datetime
+    reason: EndReason
+    cause: FailureCause | None = None  # with FAILED
+    hung_up_by: Party | None = None  # with HUNG_UP and ABANDONED
+    detail: str = ""  # the network's own words, e.g. "SIP 486 Busy Here"
+
+
+@dataclass(frozen=True, slots=True)
+class CallDisposed:
+    """The agent finished wrap-up and chose a disposition; the agent is free again."""
+
+    key: str
+    at: datetime
+    agent: str
+    disposition: Disposition
+    callback_at: datetime | None = None
+    note: str | None = None
+
+
+#: Everything a dialer reports. Call events carry the request's key.
+DialerEvent: TypeAlias = (
+    AgentSignedIn
+    | AgentSignedOut
+    | RingingStarted
+    | CallAnswered
+    | CallBridged
+    | CallEnded
+    | CallDisposed
+)
 
 
 @dataclass(frozen=True, slots=True)
 class CallOutcome:
-    """A finished call: the disposition and the timings reported by the dialer."""
+    """A finished call, folded from its events by the engine: what an attempt row records."""
 
     key: str
     contact_id: int
@@ -56,63 +196,75 @@ class CallOutcome:
     agent_work_id: str | None = None
     callback_at: datetime | None = None
     note: str | None = None
+    bridged_at: datetime | None = None
+    cause: str | None = None
 
 
 class Dialer(Protocol):
-    """Places calls and reports how they ended; the engine decides who to call and when.
+    """Places calls and reports what happens to them; the engine decides who to call and when.
 
-    The dialing loop in `campaigns.dialing` drives any adapter the same way:
+    A dialer is a stream of events about calls and agents. The engine originates calls
+    (`originate`) and reads events (`receive`); it keeps no other channel to the adapter.
+    Each originated call goes through a legal sequence of events:
 
-        dialer.start(agents=["A001", "A002"], at=slice_start)
+        RingingStarted? then one of
+            CallEnded(BUSY | NO_ANSWER | FAILED)                    NO_ANSWER only after >= 15 s
+            CallAnswered(MACHINE) -> CallEnded(HUNG_UP)             only with capabilities.amd
+            CallAnswered(HUMAN | UNKNOWN) -> CallEnded(ABANDONED)   no agent within the patience
+            CallAnswered(HUMAN | UNKNOWN) -> CallBridged -> CallEnded(HUNG_UP) -> CallDisposed
+
+    `CallEnded` comes exactly once per call; `CallBridged` and `CallDisposed` only from an
+    adapter with `capabilities.bridging`, which also reports agents signing in and out.
+    An agent is bridged to one call at a time, and is free again at its `CallDisposed`.
+
+    The loop in `campaigns.dialing` drives every adapter the same way:
+
+        await dialer.start(agents=["A001", "A002"], at=slice_start)
         while dialer.now() < slice_end:
-            free = dialer.free_capacity()          # e.g. idle agents in progressive mode
-            dialer.originate(requests[:free])      # never more than `free`
-            for outcome in dialer.collect(until=slice_end):
-                record(outcome)                    # one CallOutcome per originated call
-        dialer.drain()                             # in-flight calls finish and are reported
-        dialer.close()
+            n = pacer.plan(dialer.now()).calls              # how many calls to place now
+            await dialer.originate(requests[:n])            # returns at once
+            for event in await dialer.receive(until=dialer.now() + tick):
+                pacer.observe(event)                        # and record outcomes
+        ...                                                 # receive until every call ended
+        await dialer.close()
 
-    `collect(until)` returns as soon as something changed (a call ended or an agent
-    became free) or `until` passed; it may return an empty list. A simulated adapter
-    advances its own clock there (`simulated_time = True`), a real one waits on the
-    wall clock, so the same loop runs days of simulated dialing in seconds or a real
-    day of calls. Adapters raise `DialerUnavailable` (retryable) or `DialerRejected`
-    (permanent) from `campaigns.errors`, chained from the vendor error.
+    `receive(until=...)` returns as soon as there are events, or with `[]` when `until`
+    passes. A simulated adapter (`simulated_time = True`) advances its own clock there,
+    a real one waits on the wall clock, so the same loop runs days of simulated dialing
+    in seconds or a real day of calls. `now()` is the only clock the engine reads.
+
+    Originating a key that was already originated in this session places no second call.
+    Errors: `DialerUnavailable` (retryable: the switch or trunk cannot be reached; the same
+    requests may be sent again with the same keys) and `DialerRejected` (permanent: not
+    started or closed, an agent that is not idle, a capability the adapter lacks, more
+    than `max_calls`), both from `campaigns.errors` and chained from the vendor error.
+    What a network says about one number (busy, invalid, unreachable) is an event, never
+    an exception. `close()` hangs up what is still up, signs agents out and releases
+    connections; nothing is reported after it, and `start()` may begin a new session.
     """
 
     name: str
     simulated_time: bool
+    capabilities: DialerCapabilities
 
-    def start(self, *, agents: Sequence[str], at: datetime) -> None:
-        """Sign agents in; a simulated adapter sets its clock to `at`."""
+    async def start(self, *, agents: Sequence[str], at: datetime) -> None:
+        """Sign agents in (their sign-in events follow); a simulated clock starts at `at`."""
         ...
 
     def now(self) -> datetime:
         """The adapter's current time (simulated or wall clock), timezone-aware."""
         ...
 
-    def free_capacity(self) -> int:
-        """How many calls may be originated right now."""
+    async def originate(self, calls: Sequence[CallRequest]) -> None:
+        """Start calls; what happens to them arrives later through `receive`."""
         ...
 
-    def in_flight(self) -> int:
-        """Calls originated and not yet reported by `collect`."""
+    async def receive(self, *, until: datetime) -> list[DialerEvent]:
+        """Wait for events, or until `until`; return them in time order."""
         ...
 
-    def originate(self, calls: Sequence[CallRequest]) -> None:
-        """Start calls; outcomes arrive later from `collect`."""
-        ...
-
-    def collect(self, until: datetime) -> list[CallOutcome]:
-        """Wait until something changes or `until` passes; return the calls that ended."""
-        ...
-
-    def drain(self) -> list[CallOutcome]:
-        """Let in-flight calls finish and return their outcomes; agents end wrap-up."""
-        ...
-
-    def close(self) -> None:
-        """Release connections and sign agents out."""
+    async def close(self) -> None:
+        """Hang up, sign agents out and release connections."""
         ...
 
 
@@ -236,10 +388,30 @@ class DncRepository(Protocol):
     def add_many(self, entries: Sequence[tuple[str, str]], *, now: datetime) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptTally:
+    """Attempts of a campaign dialled in [start, end): what pacing needs from history."""
+
+    start: datetime
+    end: datetime
+    ended: int  # attempts with an outcome
+    live: int  # live contacts (abandoned ones included)
+    abandoned: int
+    bridged: int  # calls an agent handled
+    handle_seconds: float  # their talk + wrap-up
+
+
 class AttemptRepository(Protocol):
-    """Call attempts and their aggregates."""
+    """Call attempts and their aggregates.
+
+    An attempt row is written when the call is dialled (`begin_many`: no disposition yet)
+    and completed with its outcome (`finish_many`); aggregates count completed rows only.
+    """
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> int: ...
+    def begin_many(self, rows: Sequence[dict[str, Any]]) -> dict[str, Disposition | None]: ...
+    def finish_many(self, rows: Sequence[dict[str, Any]]) -> None: ...
+    def tally(self, campaign_id: int, *, edges: Sequence[datetime]) -> list[AttemptTally]: ...
     def last_attempts(
         self, numbers: Sequence[str], *, exclude_campaign: int
     ) -> dict[str, datetime]: ...

@@ -21,8 +21,11 @@ from prefect.states import Running
 
 from campaigns import reporting, services, views
 from campaigns.dialing import run_slice
+from campaigns.errors import DialerUnavailable
 from campaigns.model import CampaignRecord, Phase
 from campaigns.model import CampaignState as S
+from campaigns.pacing import PacingConfig
+from dialer_adapters import load_dialer
 from flows import api, progress
 from flows.bootstrap import bootstrap
 
@@ -69,22 +72,52 @@ def trial_sample_task(campaign_id: int) -> int:
     return services.start_trial(uow=bootstrap().uow(), campaign_id=campaign_id, now=_now())
 
 
-@task
+def _dialer_was_unavailable(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a slice only when the dialer could not be reached (a retryable error)."""
+    try:
+        state.result()
+    except DialerUnavailable:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(retries=2, retry_delay_seconds=30, retry_condition_fn=_dialer_was_unavailable)
 def dial_task(campaign_id: int, phase: str, start: datetime, end: datetime) -> dict[str, Any]:
-    """Dial one slice of time (about an hour) and record its end on the campaign."""
+    """Dial one slice of time (about an hour) and record its end on the campaign.
+
+    Pacing comes from OUTBOUND_DIALER_OPTIONS' "pacing" entry (e.g. {"pacing": {"mode":
+    "progressive"}}); the default is predictive under the US abandon rule, progressive
+    below 15 agents. A retry resumes: attempts already on record are never dialled twice.
+    """
     app = bootstrap()
+    options = dict(app.settings.dialer_options)
+    pacing = PacingConfig.from_options(options.pop("pacing", None))
+    seed = campaign_id * 1_000_003 + int(start.timestamp()) // 3600
+    # run_slice drives the async dialer with asyncio.run: a sync task has no event loop,
+    # while an async task called from this sync flow would not even be awaited.
     summary = run_slice(
         uow=app.uow(),
-        dialer=app.dialer(seed=campaign_id * 1_000_003 + int(start.timestamp()) // 3600),
+        dialer=load_dialer(app.settings.dialer, **(options | {"seed": seed})),
         campaign_id=campaign_id,
         phase=Phase(phase),
         start=start,
         end=end,
+        pacing=pacing,
     )
     with app.uow() as uow:
         uow.campaigns.update(campaign_id, now=_now(), dialed_until=end)
         uow.commit()
-    return {"attempts": summary.attempts, "successes": summary.successes}
+    return {
+        "attempts": summary.attempts,
+        "successes": summary.successes,
+        "live": summary.live,
+        "abandoned": summary.abandoned,
+        "handle_seconds": round(summary.handle_seconds, 1),
+        "staffed_seconds": round(summary.staffed_seconds, 1),
+        "pacing": max(summary.modes, key=summary.modes.__getitem__, default=""),
+    }
 
 
 @task

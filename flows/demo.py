@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -100,8 +101,11 @@ def run_demo(
         bar.update(step, completed=1)
         days = bar.add_task("4/5 campaign flow: feasibility → cleaning → trial → live", total=7)
         day_reports: list[dict[str, Any]] = []
+        slices: list[dict[str, Any]] = []
 
         def on_event(event: str, data: dict[str, Any]) -> None:
+            if event == "slice":
+                slices.append(data)
             if event == "day":
                 day_reports.append(data["report"])
                 bar.update(days, completed=len({r["date"] for r in day_reports}))
@@ -122,6 +126,8 @@ def run_demo(
     services.configure_branch(uow=app.uow(), code="GZ", actor="demo", now=now, webhook_url="")
     campaign = services.get_campaign(uow=app.uow(), campaign_id=result.campaign_id)
     _print_summary(out, result, campaign, day_reports, deliveries, receiver.url)
+    pacing = pacing_by_day(slices, app.settings.timezone)
+    out.print(pacing_table(pacing))
     elapsed = time.perf_counter() - t0
     out.print(
         f"\n[bold]Campaign {campaign.id} ended {final_state}[/] in {elapsed:.1f} s wall time."
@@ -140,7 +146,53 @@ def run_demo(
         "days": day_reports,
         "deliveries": deliveries,
         "elapsed": elapsed,
+        "pacing": pacing,
     }
+
+
+def pacing_by_day(slices: list[dict[str, Any]], timezone: str) -> list[dict[str, Any]]:
+    """Occupancy and abandon rate per local day and phase, from the dialing slices."""
+    days: dict[tuple[str, str], dict[str, Any]] = {}
+    for s in slices:
+        day = s["end"].astimezone(ZoneInfo(timezone)).date().isoformat()
+        row = days.setdefault(
+            (day, s["phase"]),
+            {"date": day, "phase": s["phase"], "modes": set(), "live": 0, "abandoned": 0}
+            | {"handle_seconds": 0.0, "staffed_seconds": 0.0},
+        )
+        row["modes"].add(s.get("pacing") or "-")
+        for key in ("live", "abandoned", "handle_seconds", "staffed_seconds"):
+            row[key] += s.get(key, 0)
+    out = []
+    for row in sorted(days.values(), key=lambda r: (r["date"], r["phase"] != "TRIAL")):
+        staffed, live = row["staffed_seconds"], row["live"]
+        out.append(
+            row
+            | {
+                "modes": "/".join(sorted(row["modes"])),
+                "occupancy": row["handle_seconds"] / staffed if staffed else 0.0,
+                "abandon_rate": row["abandoned"] / live if live else 0.0,
+            }
+        )
+    return out
+
+
+def pacing_table(rows: list[dict[str, Any]]) -> Table:
+    """The dialer's day: pacing mode, occupancy (talk + wrap-up / staffed), abandon rate."""
+    table = Table(title="Pacing per day (abandon cap 3% of live answers)")
+    for col in ("date", "phase", "pacing", "live answers", "abandoned", "abandon", "occupancy"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(
+            r["date"],
+            r["phase"],
+            r["modes"],
+            f"{r['live']:,}",
+            f"{r['abandoned']:,}",
+            f"{r['abandon_rate']:.2%}",
+            f"{r['occupancy']:.1%}",
+        )
+    return table
 
 
 def ledger_table(ledger: dict[str, Any], title: str = "Exclusion ledger (cleaning)") -> Table:

@@ -273,8 +273,17 @@ class Agent(Base):
     outbound_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+#: An attempt row is written as DIALLED before the call is originated, then ENDED.
+ATTEMPT_DIALLED = "DIALLED"
+ATTEMPT_ENDED = "ENDED"
+
+
 class CallAttempt(Base):
-    """One dial attempt; the idempotency key makes a re-run write nothing twice."""
+    """One dial attempt; the idempotency key makes a re-run write nothing twice.
+
+    The row is written before the call is placed (status DIALLED, no disposition yet)
+    and completed with the outcome (status ENDED). Aggregates read ENDED rows only.
+    """
 
     __tablename__ = "call_attempts"
     __table_args__ = (Index("ix_call_attempts_campaign_started", "campaign_id", "dialed_at"),)
@@ -286,14 +295,19 @@ class CallAttempt(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     attempt_no: Mapped[int]
     phase: Mapped[Phase]
-    disposition: Mapped[Disposition]
+    status: Mapped[str] = mapped_column(
+        String(12), default=ATTEMPT_ENDED, server_default=ATTEMPT_ENDED
+    )
+    disposition: Mapped[Disposition | None]
     counts_as_attempt: Mapped[bool] = mapped_column(Boolean, default=True)
     dialed_at: Mapped[datetime]
     answered_at: Mapped[datetime | None]
-    ended_at: Mapped[datetime]
+    bridged_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
     ring_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     talk_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     wrap_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    cause: Mapped[str | None] = mapped_column(String(80))
     note: Mapped[str | None] = mapped_column(String(200))
 
 

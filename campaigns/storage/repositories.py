@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, case, func, insert, or_, select, type_coerce, update
+from sqlalchemy import (
+    Row,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from campaigns.errors import NotFoundError
 from campaigns.model import (
     CONNECTED,
+    LIVE_CONTACT,
     PITCHED,
     RIGHT_PARTY,
     BranchRecord,
@@ -28,6 +41,7 @@ from campaigns.model import (
     Phase,
     ScriptRecord,
 )
+from campaigns.ports import AttemptTally
 from campaigns.rules import rule_tag
 from campaigns.storage import orm
 
@@ -675,6 +689,90 @@ class SqlAlchemyAttemptRepository:
             self.session.execute(insert(orm.CallAttempt), fresh)
         return len(fresh)
 
+    def begin_many(self, rows: Sequence[dict[str, Any]]) -> dict[str, Disposition | None]:
+        """Write attempts about to be dialled (no outcome yet). Keys already stored are left
+        alone and returned with their disposition (None: that attempt never finished)."""
+        if not rows:
+            return {}
+        existing: dict[str, Disposition | None] = {}
+        for part in _chunks([r["idempotency_key"] for r in rows]):
+            for key, disposition in self.session.execute(
+                select(orm.CallAttempt.idempotency_key, orm.CallAttempt.disposition).where(
+                    orm.CallAttempt.idempotency_key.in_(part)
+                )
+            ):
+                existing[key] = disposition
+        fresh = [
+            r
+            | {
+                "status": orm.ATTEMPT_DIALLED,
+                "disposition": None,
+                "counts_as_attempt": False,
+                "ended_at": None,
+            }
+            for r in rows
+            if r["idempotency_key"] not in existing
+        ]
+        if fresh:
+            self.session.execute(insert(orm.CallAttempt), fresh)
+        return existing
+
+    def finish_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Complete attempts with their outcome, matched by idempotency key; a column a row
+        leaves out keeps its stored value."""
+        table = cast(Table, orm.CallAttempt.__table__)
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for r in rows:
+            columns = tuple(sorted(k for k in r if k != "idempotency_key"))
+            groups.setdefault(columns, []).append(r)
+        for columns, group in groups.items():
+            statement = (
+                update(table)
+                .where(table.c.idempotency_key == bindparam("b_key"))
+                .values({c: bindparam(c) for c in [*columns, "status"]})
+            )
+            self.session.execute(
+                statement,
+                [
+                    {k: v for k, v in r.items() if k != "idempotency_key"}
+                    | {"b_key": r["idempotency_key"], "status": orm.ATTEMPT_ENDED}
+                    for r in group
+                ],
+            )
+
+    def tally(self, campaign_id: int, *, edges: Sequence[datetime]) -> list[AttemptTally]:
+        """Per period between consecutive edges: outcomes, live, abandoned, agent time."""
+        if len(edges) < 2:
+            return []
+        a = orm.CallAttempt
+        handled = a.bridged_at.is_not(None)
+        columns: list[Any] = []
+        for start, end in itertools.pairwise(edges):
+            inside = (a.dialed_at >= start) & (a.dialed_at < end)
+            columns += [
+                func.count().filter(inside & a.disposition.is_not(None)),
+                func.count().filter(inside & a.disposition.in_(sorted(LIVE_CONTACT))),
+                func.count().filter(inside & (a.disposition == Disposition.ABANDONED)),
+                func.count().filter(inside & handled),
+                func.coalesce(
+                    func.sum(a.talk_seconds + a.wrap_seconds).filter(inside & handled), 0.0
+                ),
+            ]
+        row = self.session.execute(
+            select(*columns).where(
+                a.campaign_id == campaign_id, a.dialed_at >= edges[0], a.dialed_at < edges[-1]
+            )
+        ).one()
+        out = []
+        for i, (start, end) in enumerate(itertools.pairwise(edges)):
+            ended, live, abandoned, bridged, handle = row[5 * i : 5 * i + 5]
+            out.append(
+                AttemptTally(
+                    start, end, int(ended), int(live), int(abandoned), int(bridged), float(handle)
+                )
+            )
+        return out
+
     def last_attempts(
         self, numbers: Sequence[str], *, exclude_campaign: int
     ) -> dict[str, datetime]:
@@ -732,9 +830,10 @@ class SqlAlchemyAttemptRepository:
             Disposition(d): n
             for d, n in self.session.execute(
                 select(orm.CallAttempt.disposition, func.count())
-                .where(*conds)
+                .where(*conds, orm.CallAttempt.disposition.is_not(None))
                 .group_by(orm.CallAttempt.disposition)
             )
+            if d is not None
         }
         # A contact counts as dialled once it had an attempt that counts (not NETWORK_FAIL).
         dialled, talk = self.session.execute(
