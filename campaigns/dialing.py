@@ -17,13 +17,32 @@ The loop never sleeps on its own: it asks the dialer for the time and waits in
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from campaigns.errors import ConfigurationError, DialerRejected, DialerUnavailable
+from campaigns.compliance import (
+    ALL_DAYS,
+    CallPolicy,
+    RulePack,
+    WaitReason,
+    available_packs,
+    check_call,
+    effective_policy,
+    load_pack,
+    next_allowed,
+    pack_for_number,
+)
+from campaigns.errors import (
+    ConfigurationError,
+    DialerRejected,
+    DialerUnavailable,
+    ValidationError,
+)
 from campaigns.model import (
     LIVE_CONTACT,
     CallingHours,
@@ -36,6 +55,7 @@ from campaigns.model import (
 from campaigns.pacing import Pacer, PacingConfig, PacingMode, Plan
 from campaigns.phone import time_zones
 from campaigns.ports import (
+    DEFAULT_LEASE,
     AgentSignedIn,
     AgentSignedOut,
     AnsweredBy,
@@ -52,7 +72,7 @@ from campaigns.ports import (
     RingingStarted,
     UnitOfWork,
 )
-from campaigns.rules import RetryPolicy, decide_next_attempt, is_callable, next_callable_time
+from campaigns.rules import RetryPolicy, decide_next_attempt
 
 _FAILED = {
     FailureCause.INVALID_NUMBER: Disposition.INVALID,
@@ -77,7 +97,8 @@ class SliceSummary:
     finished: int = 0
     dnc_added: int = 0
     skipped_dnc: int = 0
-    deferred_window: int = 0
+    deferred_window: int = 0  # claimed contacts the rule packs did not allow to be dialled yet
+    waits: dict[str, int] = field(default_factory=dict)  # those, by WaitReason
     dispositions: dict[str, int] = field(default_factory=dict)
     handle_seconds: float = 0.0
     staffed_seconds: float = 0.0
@@ -97,6 +118,8 @@ class SliceSummary:
             self.dispositions[k] = self.dispositions.get(k, 0) + v
         for k, v in other.modes.items():
             self.modes[k] = self.modes.get(k, 0) + v
+        for k, v in other.waits.items():
+            self.waits[k] = self.waits.get(k, 0) + v
 
     @property
     def live(self) -> int:
@@ -353,8 +376,13 @@ class _Slice:
         agent_ids: dict[str, int],
         chunk: int,
         retries: int,
+        worker: str,
+        lease: timedelta,
     ) -> None:
         self.uow = uow
+        self.worker = worker
+        self.lease = lease
+        self.renew_at = session.dialer.now() + lease / 5
         self.session = session
         self.dialer = session.dialer
         self.campaign_id = campaign_id
@@ -373,6 +401,9 @@ class _Slice:
         self.hold_until: datetime | None = None
         self.summary = SliceSummary()
         self._zones: dict[str, tuple[str, ...]] = {}
+        self._policies: dict[str, CallPolicy] = {}
+        # Per claimed number, across campaigns: recent dial times and abandoned times.
+        self.history: dict[str, tuple[list[datetime], list[datetime]]] = {}
 
     # ---------------------------------------------------------------- database
 
@@ -380,10 +411,23 @@ class _Slice:
         self.flush()
         with self.uow:
             batch = self.uow.contacts.claim_due(
-                self.campaign_id, now=now, limit=self.chunk, trial_only=self.phase is Phase.TRIAL
+                self.campaign_id,
+                now=now,
+                limit=self.chunk,
+                trial_only=self.phase is Phase.TRIAL,
+                worker=self.worker,
+                lease=self.lease,
             )
             blocked = self.uow.dnc.blocked(
                 [c.e164 for c in batch], campaign_id=self.campaign_id, now=now
+            )
+            since, abandoned_since = history_reach(now)
+            self.history.update(
+                self.uow.attempts.dial_history(
+                    [c.e164 for c in batch if c.e164 not in blocked],
+                    since=since,
+                    abandoned_since=abandoned_since,
+                )
             )
             self.uow.commit()
         for c in batch:
@@ -410,6 +454,23 @@ class _Slice:
         self.attempt_rows = []
         self.contact_updates = []
 
+    def renew(self, now: datetime) -> None:
+        """Extend the leases on everything claimed; drop queued contacts another worker took
+        over after a lease ran out (a stalled worker)."""
+        self.renew_at = now + self.lease / 5
+        if not self.claimed:
+            return
+        with self.uow:
+            held = self.uow.contacts.renew_claims(
+                self.campaign_id, worker=self.worker, until=now + self.lease
+            )
+            self.uow.commit()
+        lost = {c.id for c in self.queue} - held
+        if lost:
+            self.queue = deque(c for c in self.queue if c.id not in lost)
+            for contact_id in lost:
+                self.claimed.pop(contact_id, None)
+
     def release(self) -> None:
         """Contacts claimed but never dialled go back to READY, unchanged."""
         for c in self.queue:
@@ -427,11 +488,36 @@ class _Slice:
             {"id": c.id, "state": ContactState.EXCLUDED, "exclusion_reason": reason}
         )
 
+    def _defer(self, c: DialContact, reason: WaitReason | None, until: datetime | None) -> None:
+        """A claimed contact the rules do not allow now: back to READY until `until`, or
+        finished when no time within the horizon allows it."""
+        self.claimed.pop(c.id, None)
+        s = self.summary
+        s.deferred_window += 1
+        key = (reason or WaitReason.OUTSIDE_HOURS).value
+        s.waits[key] = s.waits.get(key, 0) + 1
+        if until is None:
+            s.finished += 1
+            self.contact_updates.append(
+                {"id": c.id, "state": ContactState.DONE, "next_attempt_at": None}
+            )
+            return
+        self.contact_updates.append(
+            {"id": c.id, "state": ContactState.READY, "next_attempt_at": until}
+        )
+
     def _zones_of(self, number: str) -> tuple[str, ...]:
         prefix = number[:7]
         if prefix not in self._zones:
             self._zones[prefix] = time_zones(number)
         return self._zones[prefix]
+
+    def _policy_of(self, number: str) -> CallPolicy:
+        """The campaign's policy under the number's rule pack, built once per slice."""
+        return policy_for(number, self.hours, self._policies)
+
+    def _history_of(self, number: str) -> tuple[list[datetime], list[datetime]]:
+        return self.history.setdefault(number, ([], []))
 
     def settle(
         self, outcome: CallOutcome, *, record: bool = True, keep_dialed_at: bool = False
@@ -466,11 +552,15 @@ class _Slice:
             )
             if keep_dialed_at:
                 del self.attempt_rows[-1]["dialed_at"]
+        dials, abandons = self._history_of(c.e164)
+        if outcome.disposition is Disposition.ABANDONED:
+            abandons.append(outcome.ended_at)
         due = step.due_at
         if due is not None:
-            zones = self._zones_of(c.e164)
-            if not is_callable(zones, self.hours, due):
-                due = next_callable_time(zones, self.hours, due)
+            # Retries and callbacks obey the same rules as dials.
+            due = next_allowed(
+                self._policy_of(c.e164), c.e164, self._zones_of(c.e164), due, dials, abandons
+            )
         final = step.final or due is None
         self.contact_updates.append(
             {
@@ -523,18 +613,14 @@ class _Slice:
             if c.e164 in self.dnc_now:
                 self._exclude(c, ExclusionReason.DO_NOT_CALL)
                 continue
-            zones = self._zones_of(c.e164)
-            if not is_callable(zones, self.hours, now):
-                self.claimed.pop(c.id, None)
-                self.summary.deferred_window += 1
-                self.contact_updates.append(
-                    {
-                        "id": c.id,
-                        "state": ContactState.READY,
-                        "next_attempt_at": next_callable_time(zones, self.hours, now),
-                    }
-                )
+            dials, abandons = self._history_of(c.e164)
+            verdict = check_call(
+                self._policy_of(c.e164), c.e164, self._zones_of(c.e164), now, dials, abandons
+            )
+            if not verdict.allowed:
+                self._defer(c, verdict.reason, verdict.until)
                 continue
+            dials.append(now)
             agent = plan.agents[len(requests)] if plan.agents else None
             requests.append(
                 CallRequest(
@@ -549,10 +635,21 @@ class _Slice:
         if not requests:
             return
         # The attempt is on record before the call exists: a crash after this point
-        # leaves a DIALLED row, and the same key is never dialled twice.
+        # leaves a DIALLED row, and the same key is never dialled twice. Only contacts this
+        # worker still holds are written: the lease renewal locks them against a takeover.
         with self.uow:
+            held = self.uow.contacts.renew_claims(
+                self.campaign_id,
+                worker=self.worker,
+                until=now + self.lease,
+                ids=[r.contact_id for r in requests],
+            )
+            taken = [r for r in requests if r.contact_id not in held]
+            requests = [r for r in requests if r.contact_id in held]
             stored = self.uow.attempts.begin_many([self._dialled_row(r, now) for r in requests])
             self.uow.commit()
+        for r in taken:
+            self.claimed.pop(r.contact_id, None)
         for r in requests:
             if r.key in stored:
                 # Written by a run that stopped mid-call: close it, do not dial it again.
@@ -635,6 +732,8 @@ class _Slice:
             now = d.now()
             if now >= self.end:
                 return
+            if now >= self.renew_at:
+                self.renew(now)
             plan = s.plan(now)
             modes = self.summary.modes
             modes[plan.mode.value] = modes.get(plan.mode.value, 0) + 1
@@ -649,11 +748,47 @@ class _Slice:
                     continue  # everything claimed was skipped; claim again
                 if self.hold_until is not None and self.hold_until >= self.end:
                     return
-            wake = s.wake(now, self.end)
+            wake = min(s.wake(now, self.end), max(self.renew_at, now))
             if self.hold_until is not None and not self.queue and plan.calls > 0:
                 wake = min(wake, max(self.hold_until, now))
             for outcome in await s.step(wake):
                 self.settle(outcome)
+
+
+def policy_for(number: str, hours: CallingHours, cache: dict[str, CallPolicy]) -> CallPolicy:
+    """A campaign's `CallPolicy` for a number: its country's rule pack narrowed by the
+    campaign's hours (a country with no pack: the campaign's hours, every day); `cache`
+    keeps one per pack."""
+    try:
+        name = pack_for_number(number)
+    except ValidationError:
+        name = ""
+    if name not in cache:
+        pack = load_pack(name) if name else RulePack("campaign", 0, hours, ALL_DAYS, frozenset())
+        try:
+            cache[name] = effective_policy(pack, hours)
+        except ValidationError as exc:
+            raise ConfigurationError(str(exc)) from exc
+    return cache[name]
+
+
+def default_worker() -> str:
+    """This process's worker id: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def history_reach(now: datetime) -> tuple[datetime, datetime]:
+    """How far back a number's dials (the longest cap) and abandons (the longest cool-off)
+    matter under any packaged rule pack."""
+    caps = [timedelta(0)]
+    cooloffs = [timedelta(0)]
+    for name in available_packs():
+        pack = load_pack(name)
+        caps += [cap.per for cap in pack.caps]
+        caps += [cap.per for region in pack.regions for cap in region.caps]
+        if pack.abandon_cooloff is not None:
+            cooloffs.append(pack.abandon_cooloff)
+    return now - max(caps), now - max(cooloffs)
 
 
 def history_edges(start: datetime, config: PacingConfig, buckets: int = 48) -> list[datetime]:
@@ -679,13 +814,21 @@ async def dial_slice(
     chunk: int = 200,
     agents: Sequence[tuple[int, str]] | None = None,
     retries: int = 4,
+    worker: str | None = None,
+    lease: timedelta = DEFAULT_LEASE,
 ) -> SliceSummary:
-    """Dial one campaign from `start` to `end`; in-flight calls finish after `end`."""
+    """Dial one campaign from `start` to `end`; in-flight calls finish after `end`.
+
+    `worker` names this process's claims (default host:pid); several workers can dial one
+    campaign at once, each holding its claims under a `lease` it keeps renewing.
+    """
     config = pacing or PacingConfig()
+    worker = worker or default_worker()
     with uow:
         campaign = uow.campaigns.get(campaign_id)
-        # Claims left by a crashed or stopped worker are released before new ones are taken.
-        uow.contacts.release_claims(campaign_id)
+        # This worker's own claims left by an earlier run, and claims whose lease ran out
+        # (a crashed worker's), go back to READY; other live workers' claims stay theirs.
+        uow.contacts.release_claims(campaign_id, worker=worker, now=start)
         staff = list(agents) if agents is not None else uow.catalogue.outbound_agents()
         # The abandon rule's window reaches back before this slice.
         history = uow.attempts.tally(campaign_id, edges=history_edges(start, config))
@@ -714,6 +857,8 @@ async def dial_slice(
             agent_ids={w: i for i, w in staff},
             chunk=chunk,
             retries=retries,
+            worker=worker,
+            lease=lease,
         ).run()
     finally:
         await dialer.close()
@@ -731,6 +876,8 @@ def run_slice(
     pacing: PacingConfig | None = None,
     chunk: int = 200,
     agents: Sequence[tuple[int, str]] | None = None,
+    worker: str | None = None,
+    lease: timedelta = DEFAULT_LEASE,
 ) -> SliceSummary:
     """`dial_slice` for synchronous callers (a Prefect task, a test); not from async code."""
     return asyncio.run(
@@ -745,5 +892,7 @@ def run_slice(
             pacing=pacing,
             chunk=chunk,
             agents=agents,
+            worker=worker,
+            lease=lease,
         )
     )

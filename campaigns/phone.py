@@ -127,5 +127,7 @@ def time_zones(number: str) -> tuple[str, ...]:
     from phonenumbers import timezone as pn_timezone
 
     parsed = phonenumbers.parse(number, None)
-    zones = tuple(z for z in pn_timezone.time_zones_for_number(parsed) if "/" in z)
+    # phonenumbers answers 'Etc/Unknown' (not an IANA zone) for ranges it cannot place.
+    found = pn_timezone.time_zones_for_number(parsed)
+    zones = tuple(z for z in found if "/" in z and z != "Etc/Unknown")
     return zones or ("Asia/Shanghai",)

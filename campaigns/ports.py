@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeAlias
 
@@ -352,8 +352,19 @@ class CampaignRepository(Protocol):
     def update(self, campaign_id: int, *, now: datetime, **fields: Any) -> None: ...
 
 
+#: Who holds a claim when the caller names no worker.
+ANONYMOUS_WORKER = "anonymous"
+#: How long a claim holds unless its worker renews it; after that, any worker may take it.
+DEFAULT_LEASE = timedelta(minutes=10)
+
+
 class ContactRepository(Protocol):
-    """Contacts of campaign lists."""
+    """Contacts of campaign lists.
+
+    A dialing worker claims due contacts (state DIALING, `claimed_by` itself, a lease until
+    `claimed_until`) and renews the lease while it holds them; a claim whose lease ran out
+    belongs to a worker that stopped, and any worker may take it over.
+    """
 
     def add_many(self, campaign_id: int, contacts: Iterable[NewContact]) -> int: ...
     def count_by_state(self, campaign_id: int) -> dict[ContactState, int]: ...
@@ -374,9 +385,25 @@ class ContactRepository(Protocol):
     ) -> set[str]: ...
     def mark_trial_sample(self, campaign_id: int, size: int) -> int: ...
     def claim_due(
-        self, campaign_id: int, *, now: datetime, limit: int, trial_only: bool
+        self,
+        campaign_id: int,
+        *,
+        now: datetime,
+        limit: int,
+        trial_only: bool,
+        worker: str = ANONYMOUS_WORKER,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> list[DialContact]: ...
-    def release_claims(self, campaign_id: int) -> int: ...
+    def renew_claims(
+        self, campaign_id: int, *, worker: str, until: datetime, ids: Sequence[int] | None = None
+    ) -> set[int]: ...
+    def release_claims(self, campaign_id: int, *, worker: str, now: datetime) -> int: ...
+    def waiting(
+        self, campaign_id: int, *, now: datetime
+    ) -> list[tuple[Disposition | None, int, datetime, datetime]]: ...
+    def due_sample(
+        self, campaign_id: int, *, now: datetime, limit: int
+    ) -> tuple[int, list[str]]: ...
     def next_due_at(self, campaign_id: int, *, trial_only: bool) -> datetime | None: ...
     def update_after_attempts(self, updates: Sequence[dict[str, Any]]) -> None: ...
 
@@ -412,6 +439,10 @@ class AttemptRepository(Protocol):
     def begin_many(self, rows: Sequence[dict[str, Any]]) -> dict[str, Disposition | None]: ...
     def finish_many(self, rows: Sequence[dict[str, Any]]) -> None: ...
     def tally(self, campaign_id: int, *, edges: Sequence[datetime]) -> list[AttemptTally]: ...
+    def dial_history(
+        self, numbers: Sequence[str], *, since: datetime, abandoned_since: datetime
+    ) -> dict[str, tuple[list[datetime], list[datetime]]]: ...
+    def latest_dial_at(self, campaign_id: int) -> datetime | None: ...
     def last_attempts(
         self, numbers: Sequence[str], *, exclude_campaign: int
     ) -> dict[str, datetime]: ...

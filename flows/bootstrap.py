@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaigns.errors import ConfigurationError
+from campaigns.pacing import PacingConfig
 from campaigns.ports import Dialer, FeedbackSender, SubscriberSource
 from campaigns.storage.db import make_engine, make_session_factory
 from campaigns.storage.uow import SqlAlchemyUnitOfWork
@@ -38,6 +39,10 @@ class App:
         from dialer_adapters import load_dialer
 
         return load_dialer(self.settings.dialer, **(self.settings.dialer_options | overrides))
+
+    def pacing(self) -> PacingConfig:
+        """The configured pacing (OUTBOUND_PACING)."""
+        return self.settings.pacing_config()
 
     def subscriber_source(self) -> SubscriberSource | None:
         """The operator's CRM when configured; None means the snapshot tables (the default)."""

@@ -24,8 +24,6 @@ from campaigns.dialing import run_slice
 from campaigns.errors import DialerUnavailable
 from campaigns.model import CampaignRecord, Phase
 from campaigns.model import CampaignState as S
-from campaigns.pacing import PacingConfig
-from dialer_adapters import load_dialer
 from flows import api, progress
 from flows.bootstrap import bootstrap
 
@@ -87,24 +85,22 @@ def _dialer_was_unavailable(task: Any, task_run: Any, state: Any) -> bool:
 def dial_task(campaign_id: int, phase: str, start: datetime, end: datetime) -> dict[str, Any]:
     """Dial one slice of time (about an hour) and record its end on the campaign.
 
-    Pacing comes from OUTBOUND_DIALER_OPTIONS' "pacing" entry (e.g. {"pacing": {"mode":
-    "progressive"}}); the default is predictive under the US abandon rule, progressive
-    below 15 agents. A retry resumes: attempts already on record are never dialled twice.
+    Pacing comes from settings (OUTBOUND_PACING, e.g. {"mode": "progressive"}); the default
+    is predictive under the US abandon rule, progressive below 15 agents. A retry resumes:
+    attempts already on record are never dialled twice.
     """
     app = bootstrap()
-    options = dict(app.settings.dialer_options)
-    pacing = PacingConfig.from_options(options.pop("pacing", None))
     seed = campaign_id * 1_000_003 + int(start.timestamp()) // 3600
     # run_slice drives the async dialer with asyncio.run: a sync task has no event loop,
     # while an async task called from this sync flow would not even be awaited.
     summary = run_slice(
         uow=app.uow(),
-        dialer=load_dialer(app.settings.dialer, **(options | {"seed": seed})),
+        dialer=app.dialer(seed=seed),
         campaign_id=campaign_id,
         phase=Phase(phase),
         start=start,
         end=end,
-        pacing=pacing,
+        pacing=app.pacing(),
     )
     with app.uow() as uow:
         uow.campaigns.update(campaign_id, now=_now(), dialed_until=end)

@@ -48,6 +48,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _instant(value: str) -> datetime:
+    """An aware ISO 8601 instant, for argparse."""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("give an offset, e.g. 2026-11-25T10:00+08:00")
+    return moment.astimezone(UTC)
+
+
 def _app(args: argparse.Namespace) -> Any:
     from flows.bootstrap import bootstrap
     from flows.settings import Settings
@@ -318,7 +326,7 @@ def cmd_transition(args: argparse.Namespace, target: str) -> int:
     return 0
 
 
-def _print_status(app: Any, campaign_id: int) -> None:
+def _print_status(app: Any, campaign_id: int, at: datetime | None = None) -> None:
     from rich.table import Table
 
     from campaigns import views
@@ -345,6 +353,43 @@ def _print_status(app: Any, campaign_id: int) -> None:
         f"{f['right_party']:,} RPC → {f['successes']:,} successes "
         f"({f['completion']:.0%} of the goal of {f['goal_activations']:,})"
     )
+    _print_readiness(views.dial_readiness(uow=app.uow(), campaign_id=campaign_id, now=at or _now()))
+
+
+def _print_readiness(r: dict[str, Any]) -> None:
+    """What the READY contacts wait for, and how the latest hour of dialling went."""
+    from rich.table import Table
+
+    out = _console()
+    zone = r["now"].strftime("%Y-%m-%d %H:%M %Z")
+    out.print(f"[bold]Dialing[/] at {zone}: {r['ready']:,} READY, {r['due_now']:,} due now")
+    if r["halted"]:
+        out.print(f"  {r['halted']}")
+    if r["due_now"]:
+        note = "" if r["sampled"] == r["due_now"] else f" (of the first {r['sampled']:,} due)"
+        out.print(f"  callable now: {r['callable_now']:,}{note}")
+    table = Table(title="Waiting")
+    table.add_column("contacts", justify="right")
+    table.add_column("waiting for")
+    for b in r["blocked_now"]:
+        table.add_row(f"{b['contacts']:,}", b["label"])
+    for w in r["scheduled"]:
+        span = w["from"].strftime("%Y-%m-%d %H:%M")
+        if w["to"] != w["from"]:
+            span += " … " + w["to"].strftime("%Y-%m-%d %H:%M")
+        table.add_row(f"{w['contacts']:,}", f"{w['waiting_for']}, due {span} UTC")
+    if table.row_count:
+        out.print(table)
+    h = r["latest_hour"]
+    if h is None:
+        out.print("Latest hour: nothing dialled yet")
+    else:
+        out.print(
+            f"Latest hour (to {h['to'].strftime('%Y-%m-%d %H:%M')} UTC): "
+            f"{h['dial_rate_per_hour']:,} dials/h, occupancy {h['occupancy']:.0%} "
+            f"of {h['agents']} agents, abandon rate {h['abandon_rate']:.1%} "
+            f"({h['abandoned']} of {h['live']} live)"
+        )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -354,7 +399,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     app = _app(args)
     if args.campaign is not None:
-        _print_status(app, args.campaign)
+        _print_status(app, args.campaign, at=args.at)
         return 0
     table = Table(title="Campaigns")
     for col in (
@@ -660,6 +705,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("status", "list campaigns, or show where one stands", cmd_status)
     p.add_argument("campaign", type=int, nargs="?")
+    p.add_argument(
+        "--at",
+        type=_instant,
+        help="judge what is callable at this instant (ISO 8601 with offset); default now",
+    )
 
     p = add("report", "show a campaign's daily feedback; --date builds and sends one", cmd_report)
     p.add_argument("campaign", type=int)

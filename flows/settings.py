@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from campaigns.intake import ListLimits
+from campaigns.pacing import PacingConfig
 
 
 class Settings(BaseSettings):
@@ -20,7 +21,15 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; SQLite in data_dir if empty")
     timezone: str = Field(default="Asia/Shanghai", description="the center's time zone")
     dialer: str = Field(default="simulator", description="dialer adapter name (entry point)")
-    dialer_options: dict[str, Any] = Field(default_factory=dict)
+    dialer_options: dict[str, Any] = Field(
+        default_factory=dict, description="keyword options of the dialer adapter"
+    )
+    pacing: dict[str, Any] = Field(
+        default_factory=dict,
+        description='how the engine paces calls, e.g. {"mode": "progressive", "rule": "UK"}; '
+        "empty: predictive under the US abandon rule. The older OUTBOUND_DIALER_OPTIONS "
+        '{"pacing": {...}} still works; OUTBOUND_PACING wins over it',
+    )
     reports_dir: Path = Field(
         default=Path(""), description="report files; data_dir/reports if empty"
     )
@@ -46,6 +55,10 @@ class Settings(BaseSettings):
     crm_batch_size: int = 500
     crm_timeout: float = 10.0
 
+    def pacing_config(self) -> PacingConfig:
+        """The pacing these settings describe (a ConfigurationError if they are unusable)."""
+        return PacingConfig.from_options(self.pacing)
+
     def list_limits(self) -> ListLimits:
         """The list file limits these settings describe."""
         return ListLimits(
@@ -58,6 +71,12 @@ class Settings(BaseSettings):
     def _fill_defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'outbound.db').as_posix()}"
+        if "pacing" in self.dialer_options:
+            # Pacing is the engine's, not the adapter's: take it out of the adapter's options.
+            options = dict(self.dialer_options)
+            legacy = options.pop("pacing") or {}
+            self.dialer_options = options
+            self.pacing = {**legacy, **self.pacing}
         if self.reports_dir == Path(""):
             self.reports_dir = self.data_dir / "reports"
         return self

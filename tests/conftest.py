@@ -112,6 +112,13 @@ def app(request: pytest.FixtureRequest) -> Iterator[App]:
 
 
 @pytest.fixture
+def pg_app(_pg_app: App) -> Iterator[App]:
+    """An empty, migrated PostgreSQL database only (row locks, concurrent workers)."""
+    _empty(_pg_app)
+    yield _pg_app
+
+
+@pytest.fixture
 def sqlite_app(_sqlite_app: App) -> Iterator[App]:
     """An empty, migrated SQLite database only (for tests that need one backend)."""
     _empty(_sqlite_app)

@@ -261,6 +261,8 @@ class Contact(Base):
     last_disposition: Mapped[Disposition | None]
     disposition_streak: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the dialing worker's id
+    claimed_until: Mapped[datetime | None]  # its lease; after this, any worker may take over
 
 
 class Agent(Base):

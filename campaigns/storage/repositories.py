@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -41,11 +41,17 @@ from campaigns.model import (
     Phase,
     ScriptRecord,
 )
-from campaigns.ports import AttemptTally
+from campaigns.ports import ANONYMOUS_WORKER, DEFAULT_LEASE, AttemptTally
 from campaigns.rules import rule_tag
 from campaigns.storage import orm
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit for IN lists
+
+
+def _lease_expired(now: datetime) -> Any:
+    """A claim whose lease ran out by `now` (or that predates leases)."""
+    until = orm.Contact.claimed_until
+    return until.is_(None) | (until <= now)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -557,13 +563,22 @@ class SqlAlchemyContactRepository:
         return len(ids)
 
     def claim_due(
-        self, campaign_id: int, *, now: datetime, limit: int, trial_only: bool
+        self,
+        campaign_id: int,
+        *,
+        now: datetime,
+        limit: int,
+        trial_only: bool,
+        worker: str = ANONYMOUS_WORKER,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> list[DialContact]:
-        """Claim READY contacts due by `now`, marking them DIALING (SKIP LOCKED on PostgreSQL)."""
+        """Claim READY contacts due by `now`, and DIALING ones whose lease has run out, for
+        `worker` until `now + lease`, marking them DIALING (SKIP LOCKED on PostgreSQL)."""
+        c = orm.Contact
         conds = [
-            orm.Contact.campaign_id == campaign_id,
-            orm.Contact.state == ContactState.READY,
-            orm.Contact.next_attempt_at <= now,
+            c.campaign_id == campaign_id,
+            ((c.state == ContactState.READY) & (c.next_attempt_at <= now))
+            | ((c.state == ContactState.DIALING) & _lease_expired(now)),
         ]
         if trial_only:
             conds.append(orm.Contact.is_trial.is_(True))
@@ -593,21 +608,84 @@ class SqlAlchemyContactRepository:
             self.session.execute(
                 update(orm.Contact)
                 .where(orm.Contact.id.in_(part))
-                .values(state=ContactState.DIALING)
+                .values(state=ContactState.DIALING, claimed_by=worker, claimed_until=now + lease)
             )
         return claimed
 
-    def release_claims(self, campaign_id: int) -> int:
-        """Return contacts left DIALING (after a crash or a pause) to READY."""
-        result = self.session.execute(
-            update(orm.Contact)
-            .where(
-                orm.Contact.campaign_id == campaign_id,
-                orm.Contact.state == ContactState.DIALING,
+    def renew_claims(
+        self, campaign_id: int, *, worker: str, until: datetime, ids: Sequence[int] | None = None
+    ) -> set[int]:
+        """Extend `worker`'s leases (on `ids` only, if given) to `until`; returns the ids it
+        still holds. A contact another worker took over after the lease ran out is not
+        among them, and must not be dialled."""
+        c = orm.Contact
+        conds = [
+            c.campaign_id == campaign_id,
+            c.state == ContactState.DIALING,
+            c.claimed_by == worker,
+        ]
+        parts: Iterable[Sequence[int] | None] = [None] if ids is None else _chunks(ids)
+        held: set[int] = set()
+        for part in parts:
+            where = conds if part is None else [*conds, c.id.in_(part)]
+            held.update(
+                self.session.scalars(
+                    update(c).where(*where).values(claimed_until=until).returning(c.id)
+                )
             )
-            .values(state=ContactState.READY)
+        return held
+
+    def release_claims(self, campaign_id: int, *, worker: str, now: datetime) -> int:
+        """Return to READY the DIALING contacts `worker` holds and those whose lease ran
+        out by `now` (a crashed or stopped worker's); live leases of others stay."""
+        c = orm.Contact
+        result = self.session.execute(
+            update(c)
+            .where(
+                c.campaign_id == campaign_id,
+                c.state == ContactState.DIALING,
+                (c.claimed_by == worker) | _lease_expired(now),
+            )
+            .values(state=ContactState.READY, claimed_by=None, claimed_until=None)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def waiting(
+        self, campaign_id: int, *, now: datetime
+    ) -> list[tuple[Disposition | None, int, datetime, datetime]]:
+        """READY contacts not due by `now`, grouped by their last disposition:
+        (disposition, contacts, earliest due, latest due)."""
+        c = orm.Contact
+        rows = self.session.execute(
+            select(
+                c.last_disposition,
+                func.count(),
+                func.min(c.next_attempt_at),
+                func.max(c.next_attempt_at),
+            )
+            .where(
+                c.campaign_id == campaign_id,
+                c.state == ContactState.READY,
+                c.next_attempt_at > now,
+            )
+            .group_by(c.last_disposition)
+        )
+        # next_attempt_at > now holds only for rows that have one: min and max are set.
+        return [(d, int(n), cast(datetime, lo), cast(datetime, hi)) for d, n, lo, hi in rows]
+
+    def due_sample(self, campaign_id: int, *, now: datetime, limit: int) -> tuple[int, list[str]]:
+        """How many READY contacts are due by `now`, and the numbers of the first `limit`."""
+        c = orm.Contact
+        due = [
+            c.campaign_id == campaign_id,
+            c.state == ContactState.READY,
+            c.next_attempt_at <= now,
+        ]
+        count = int(self.session.scalar(select(func.count()).where(*due)) or 0)
+        sample = self.session.scalars(
+            select(c.e164).where(*due).order_by(c.next_attempt_at, c.id).limit(limit)
+        )
+        return count, [n for n in sample if n]
 
     def next_due_at(self, campaign_id: int, *, trial_only: bool) -> datetime | None:
         """The earliest due time among READY contacts."""
@@ -623,9 +701,13 @@ class SqlAlchemyContactRepository:
         return value
 
     def update_after_attempts(self, updates: Sequence[dict[str, Any]]) -> None:
-        """Bulk update contacts by primary key after their attempts were recorded."""
+        """Bulk update contacts by primary key after their attempts were recorded; each
+        leaves its worker's claim."""
         if updates:
-            self.session.execute(update(orm.Contact), list(updates))
+            self.session.execute(
+                update(orm.Contact),
+                [u | {"claimed_by": None, "claimed_until": None} for u in updates],
+            )
 
 
 class SqlAlchemyDncRepository:
@@ -772,6 +854,38 @@ class SqlAlchemyAttemptRepository:
                 )
             )
         return out
+
+    def dial_history(
+        self, numbers: Sequence[str], *, since: datetime, abandoned_since: datetime
+    ) -> dict[str, tuple[list[datetime], list[datetime]]]:
+        """Per number, across every campaign: its dial times since `since` and the times its
+        calls were abandoned since `abandoned_since`; one query per chunk of numbers."""
+        a = orm.CallAttempt
+        abandoned = a.disposition == Disposition.ABANDONED
+        out: dict[str, tuple[list[datetime], list[datetime]]] = {}
+        for part in _chunks(sorted(set(numbers))):
+            rows = self.session.execute(
+                select(a.e164, a.dialed_at, a.ended_at, a.disposition).where(
+                    a.e164.in_(part),
+                    (a.dialed_at >= since) | (abandoned & (a.dialed_at >= abandoned_since)),
+                )
+            )
+            for e164, dialed_at, ended_at, disposition in rows:
+                dials, abandons = out.setdefault(e164, ([], []))
+                if dialed_at >= since:
+                    dials.append(dialed_at)
+                if disposition is Disposition.ABANDONED:
+                    abandons.append(ended_at or dialed_at)
+        return out
+
+    def latest_dial_at(self, campaign_id: int) -> datetime | None:
+        """When the campaign's latest call was dialled."""
+        value: datetime | None = self.session.scalar(
+            select(func.max(orm.CallAttempt.dialed_at)).where(
+                orm.CallAttempt.campaign_id == campaign_id
+            )
+        )
+        return value
 
     def last_attempts(
         self, numbers: Sequence[str], *, exclude_campaign: int

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from builders import real_today, seed_operator
+from builders import NOW, ready_campaign, real_today, seed_operator
+from sqlalchemy import select, update
 
+from campaigns import services, views
+from campaigns.dialing import run_slice
+from campaigns.model import CampaignState, ContactState, Phase
+from campaigns.storage import orm
+from dialer_adapters.simulator import SimulatedDialer
 from flows.bootstrap import App
 from flows.cli import build_parser, main
 
@@ -175,3 +182,63 @@ def test_crm_source_needs_its_settings(tmp_path: Path) -> None:
     )
     assert type(crm.subscriber_source()).__name__ == "HttpxCrmSubscriberSource"
     assert bootstrap(Settings(database_url=url)).subscriber_source() is None
+
+
+def test_status_says_what_ready_contacts_wait_for(
+    app: App, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fates = seed_operator(app, active=40)
+    cid = ready_campaign(app, fates)
+    services.start_trial(uow=app.uow(), campaign_id=cid, now=NOW)
+    services.review_trial(uow=app.uow(), campaign_id=cid, now=NOW)
+    services.transition(
+        uow=app.uow(), campaign_id=cid, target=CampaignState.LIVE, actor="t", now=NOW
+    )
+    start = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 09:00 in Beijing, 01:00 in London
+    end = start + timedelta(minutes=30)
+    run_slice(
+        uow=app.uow(),
+        dialer=SimulatedDialer(seed=21),
+        campaign_id=cid,
+        phase=Phase.LIVE,
+        start=start,
+        end=end,
+    )
+    # Three contacts due now that may not be dialled: two London numbers and a DNC one.
+    with app.engine.begin() as conn:
+        ids = list(
+            conn.execute(
+                select(orm.Contact.id)
+                .where(orm.Contact.campaign_id == cid, orm.Contact.e164.is_not(None))
+                .order_by(orm.Contact.id)
+                .limit(3)
+            ).scalars()
+        )
+        for contact_id, e164 in zip(
+            ids, ["+442079460001", "+442079460002", fates.active[0]], strict=True
+        ):
+            conn.execute(
+                update(orm.Contact)
+                .where(orm.Contact.id == contact_id)
+                .values(e164=e164, state=ContactState.READY, next_attempt_at=start)
+            )
+    with app.uow() as uow:
+        uow.dnc.add_many([(fates.active[0], "test")], now=start)
+        uow.commit()
+    assert main([*_db(app), "status", str(cid), "--at", end.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert "outside the calling window until 09:00 Europe/London" in out
+    assert "on the do-not-call list" in out
+    assert "retry after NO_ANSWER, due 2026-11-25" in out
+    assert "dials/h, occupancy" in out and "abandon rate" in out
+    with app.uow() as uow:
+        r = views.dial_readiness(uow=uow, campaign_id=cid, now=end)
+    blocked = {b["reason"]: b["contacts"] for b in r["blocked_now"]}
+    assert blocked == {"OUTSIDE_HOURS": 2, "DNC": 1}
+    assert r["due_now"] == 3 + r["callable_now"] and r["halted"] is None
+    assert r["latest_hour"]["dials"] > 0
+    services.transition(
+        uow=app.uow(), campaign_id=cid, target=CampaignState.PAUSED, actor="t", now=NOW
+    )
+    assert main([*_db(app), "status", str(cid), "--at", end.isoformat()]) == 0
+    assert "campaign is PAUSED: nothing is dialled" in capsys.readouterr().out

@@ -3,17 +3,19 @@ outage recovery, the pacing history query, and predictive pacing on a real campa
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from builders import NOW, TODAY, ready_campaign, seed_operator
-from sqlalchemy import select
+from builders import NOW, TODAY, draft, ready_campaign, seed_operator
+from sqlalchemy import select, update
 
 from campaigns import services
 from campaigns.dialing import attempt_key, run_slice
 from campaigns.errors import ConfigurationError, DialerRejected, DialerUnavailable
+from campaigns.intake import ListRow
 from campaigns.model import LIVE_CONTACT, CampaignState, ContactState, Disposition, Phase
 from campaigns.pacing import PacingConfig, PacingMode
 from campaigns.ports import CallRequest, DialerCapabilities
@@ -240,3 +242,221 @@ def test_a_rejected_batch_is_recorded_with_the_reason_and_stops_the_slice(app: A
     rows = attempts(app, cid)
     assert rows and {r.status for r in rows} == {"ENDED"}
     assert all("dialer rejected" in r.note and not r.counts_as_attempt for r in rows)
+
+
+# ------------------------------------------------------------------ compliance in the loop
+
+
+def renumber(app: App, cid: int, e164: str) -> int:
+    """Give one READY contact of a campaign another number; returns its id."""
+    with app.engine.begin() as conn:
+        contact_id = conn.execute(
+            select(orm.Contact.id)
+            .where(orm.Contact.campaign_id == cid, orm.Contact.state == ContactState.READY)
+            .order_by(orm.Contact.id)
+            .limit(1)
+        ).scalar_one()
+        conn.execute(update(orm.Contact).where(orm.Contact.id == contact_id).values(e164=e164))
+    return contact_id
+
+
+def contact_row(app: App, contact_id: int) -> Any:
+    with app.engine.connect() as conn:
+        return conn.execute(select(orm.Contact).where(orm.Contact.id == contact_id)).one()
+
+
+def seed_dials(
+    app: App,
+    cid: int,
+    e164: str,
+    times: Sequence[datetime],
+    disposition: Disposition = Disposition.NO_ANSWER,
+) -> None:
+    """Finished attempts of a number in a campaign (to one of its contacts)."""
+    with app.engine.connect() as conn:
+        contact_id = conn.execute(
+            select(orm.Contact.id).where(orm.Contact.campaign_id == cid).limit(1)
+        ).scalar_one()
+    rows = [
+        {
+            "idempotency_key": f"seed:{cid}:{e164}:{i}",
+            "campaign_id": cid,
+            "contact_id": contact_id,
+            "e164": e164,
+            "agent_id": None,
+            "attempt_no": 1,
+            "phase": Phase.LIVE,
+            "disposition": disposition,
+            "counts_as_attempt": True,
+            "dialed_at": t,
+            "ended_at": t + timedelta(seconds=30),
+        }
+        for i, t in enumerate(times)
+    ]
+    with app.uow() as uow:
+        uow.attempts.add_many(rows)
+        uow.commit()
+
+
+def dialled_contacts(app: App) -> set[int]:
+    with app.engine.connect() as conn:
+        return set(conn.execute(select(orm.CallAttempt.contact_id)).scalars())
+
+
+def second_campaign(app: App) -> int:
+    """Another campaign over the same operator (its rows only give attempts a home)."""
+    return int(
+        services.submit_request(
+            uow=app.uow(),
+            draft=draft(),
+            rows=[ListRow(2, "13800000001", None)],
+            file_digest="other",
+            list_filename="other.csv",
+            now=NOW,
+        ).campaign_id
+    )
+
+
+def test_a_number_outside_its_window_waits_for_it_and_is_not_dialled(app: App) -> None:
+    cid, start, _ = live_campaign(app)
+    london = renumber(app, cid, "+442079460000")  # 01:00 in London when Beijing opens
+    summary = run_slice(
+        uow=app.uow(),
+        dialer=SimulatedDialer(seed=7),
+        campaign_id=cid,
+        phase=Phase.LIVE,
+        start=start,
+        end=start + timedelta(minutes=30),
+    )
+    assert london not in dialled_contacts(app)
+    row = contact_row(app, london)
+    assert row.state is ContactState.READY
+    # uk@1 opens at 08:00, the campaign at 09:00 (London wall clock, GMT in November).
+    assert row.next_attempt_at == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    assert summary.waits == {"OUTSIDE_HOURS": 1} and summary.deferred_window == 1
+
+
+def test_cn_caps_count_the_dials_of_other_campaigns(app: App) -> None:
+    cid, start, _ = live_campaign(app)
+    other = second_campaign(app)
+    with app.engine.connect() as conn:
+        burst, daily = conn.execute(
+            select(orm.Contact.id, orm.Contact.e164)
+            .where(orm.Contact.campaign_id == cid, orm.Contact.state == ContactState.READY)
+            .order_by(orm.Contact.id)
+            .limit(2)
+        ).all()
+    # Three dials in the last 5 minutes and five in the last 24 h, all by the other campaign.
+    seed_dials(app, other, burst.e164, [start - timedelta(minutes=m) for m in (4, 3, 2)])
+    seed_dials(app, other, daily.e164, [start - timedelta(hours=h) for h in (23, 20, 10, 5, 1)])
+    summary = run_slice(
+        uow=app.uow(),
+        dialer=SimulatedDialer(seed=8),
+        campaign_id=cid,
+        phase=Phase.LIVE,
+        start=start,
+        end=start + timedelta(seconds=50),
+    )
+    assert summary.waits == {"CAP_SHORT": 1, "CAP_24H": 1}
+    with app.engine.connect() as conn:
+        ours = set(
+            conn.execute(
+                select(orm.CallAttempt.contact_id).where(orm.CallAttempt.campaign_id == cid)
+            ).scalars()
+        )
+    assert burst.id not in ours and daily.id not in ours and ours
+    assert contact_row(app, burst.id).next_attempt_at == start + timedelta(minutes=1)
+    assert contact_row(app, daily.id).next_attempt_at == start + timedelta(hours=1)
+
+
+def test_an_abandoned_uk_number_is_not_redialled_within_72_hours(app: App) -> None:
+    cid, start, _ = live_campaign(app)
+    london = renumber(app, cid, "+442079460000")
+    morning = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # inside both windows in London
+    seed_dials(app, cid, "+442079460000", [morning - timedelta(hours=1)], Disposition.ABANDONED)
+    summary = run_slice(
+        uow=app.uow(),
+        dialer=SimulatedDialer(seed=10),
+        campaign_id=cid,
+        phase=Phase.LIVE,
+        start=morning,
+        end=morning + timedelta(minutes=10),
+    )
+    assert summary.waits.get("ABANDON_COOLOFF") == 1
+    with app.engine.connect() as conn:
+        redials = conn.execute(
+            select(orm.CallAttempt.idempotency_key).where(
+                orm.CallAttempt.e164 == "+442079460000",
+                ~orm.CallAttempt.idempotency_key.startswith("seed:"),
+            )
+        ).all()
+    assert redials == []
+    row = contact_row(app, london)
+    abandoned_end = morning - timedelta(hours=1) + timedelta(seconds=30)
+    assert row.state is ContactState.READY
+    # 72 h later is 09:00:30 on Saturday 28 November, inside the window.
+    assert row.next_attempt_at == abandoned_end + timedelta(hours=72)
+    del start
+
+
+# ------------------------------------------------------------------ several workers
+
+
+class RecordingDialer(SimulatedDialer):
+    """The simulator, noting the keys of the calls it places."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.placed: list[str] = []
+        self.dialling = threading.Event()
+
+    async def originate(self, calls: Sequence[CallRequest]) -> None:
+        await super().originate(calls)
+        self.placed += [c.key for c in calls]
+        self.dialling.set()
+
+
+@pytest.mark.postgres
+def test_two_workers_on_one_campaign_never_share_a_contact(pg_app: App) -> None:
+    app = pg_app
+    cid, start, end = live_campaign(app, active=150, agents=4)
+    dialers = {w: RecordingDialer(seed=seed) for w, seed in (("w1", 11), ("w2", 12))}
+    errors: list[BaseException] = []
+
+    def work(worker: str) -> None:
+        if worker == "w2":  # starts while w1 holds claims and has calls up
+            dialers["w1"].dialling.wait(timeout=60)
+        try:
+            run_slice(
+                uow=app.uow(),
+                dialer=dialers[worker],
+                campaign_id=cid,
+                phase=Phase.LIVE,
+                start=start,
+                end=end,
+                chunk=4,  # small claims, many of them, interleaved with the other worker's
+                worker=worker,
+                # The two simulated clocks run apart; a long lease keeps that from looking
+                # like a stalled worker (takeovers have their own test).
+                lease=timedelta(hours=12),
+            )
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in dialers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert errors == []
+    one, two = (set(d.placed) for d in dialers.values())
+    assert one and two and not one & two
+    rows = attempts(app, cid)
+    assert len(rows) == len(one) + len(two) == len({r.idempotency_key for r in rows})
+    # An attempt slot (contact, attempt number) was dialled by one worker only.
+    slots = [k.rsplit(".", 1)[0] for k in one | two]
+    assert len(set(slots)) == len({k.rsplit(".", 1)[0] for k in one}) + len(
+        {k.rsplit(".", 1)[0] for k in two}
+    )
+    with app.uow() as uow:
+        assert ContactState.DIALING not in uow.contacts.count_by_state(cid)

@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from campaigns.model import CampaignState, ContactState, Disposition, Phase
+from campaigns.ports import DEFAULT_LEASE
 from campaigns.storage import orm
 from campaigns.storage.orm import AppendOnlyViolation
 from flows.bootstrap import App
@@ -60,17 +61,49 @@ def test_claims_mark_contacts_and_are_released(app: App) -> None:
     fates = seed_operator(app)
     cid = ready_campaign(app, fates)
     with app.uow() as uow:
-        first = uow.contacts.claim_due(cid, now=NOW, limit=10, trial_only=False)
-        second = uow.contacts.claim_due(cid, now=NOW, limit=10, trial_only=False)
+        first = uow.contacts.claim_due(cid, now=NOW, limit=10, trial_only=False, worker="w1")
+        second = uow.contacts.claim_due(cid, now=NOW, limit=10, trial_only=False, worker="w2")
         uow.commit()
     assert len(first) == 10 and len(second) == 10
     assert not {c.id for c in first} & {c.id for c in second}
     with app.uow() as uow:
         assert uow.contacts.count_by_state(cid)[ContactState.DIALING] == 20
-        assert uow.contacts.release_claims(cid) == 20
+        # w1 releases its own claims only; w2's lease still holds.
+        assert uow.contacts.release_claims(cid, worker="w1", now=NOW) == 10
+        uow.commit()
+    with app.uow() as uow:
+        assert uow.contacts.count_by_state(cid)[ContactState.DIALING] == 10
+        assert uow.contacts.release_claims(cid, worker="w3", now=NOW) == 0
+        # Past the lease, w2's claims count as a stopped worker's: anyone releases them.
+        expired = NOW + DEFAULT_LEASE
+        assert uow.contacts.release_claims(cid, worker="w3", now=expired) == 10
         uow.commit()
     with app.uow() as uow:
         assert ContactState.DIALING not in uow.contacts.count_by_state(cid)
+
+
+def test_an_expired_lease_is_taken_over_and_its_old_holder_loses_it(app: App) -> None:
+    fates = seed_operator(app)
+    cid = ready_campaign(app, fates)
+    with app.uow() as uow:
+        ready = uow.contacts.count_by_state(cid)[ContactState.READY]
+        held = uow.contacts.claim_due(cid, now=NOW, limit=ready, trial_only=False, worker="w1")
+        uow.commit()
+    ids = [c.id for c in held]
+    with app.uow() as uow:
+        # Nothing is due for w2 while w1's lease runs, and w1 can renew it.
+        assert uow.contacts.claim_due(cid, now=NOW, limit=100, trial_only=False, worker="w2") == []
+        later = NOW + timedelta(minutes=5)
+        assert uow.contacts.renew_claims(cid, worker="w1", until=later + DEFAULT_LEASE) == set(ids)
+        uow.commit()
+    with app.uow() as uow:
+        stale = later + DEFAULT_LEASE
+        taken = uow.contacts.claim_due(cid, now=stale, limit=100, trial_only=False, worker="w2")
+        uow.commit()
+    assert sorted(c.id for c in taken) == sorted(ids)
+    with app.uow() as uow:
+        assert uow.contacts.renew_claims(cid, worker="w1", until=stale, ids=ids[:3]) == set()
+        assert uow.contacts.renew_claims(cid, worker="w2", until=stale, ids=ids[:3]) == set(ids[:3])
 
 
 def test_attempts_are_idempotent_by_key(app: App) -> None:

@@ -13,6 +13,7 @@ from campaigns import services
 from campaigns.dialing import run_slice
 from campaigns.errors import IllegalTransition, NotFoundError, ValidationError
 from campaigns.model import CampaignState, CleaningPolicy, ContactState, ExclusionReason, Phase
+from campaigns.ports import ANONYMOUS_WORKER
 from campaigns.storage import orm
 from dialer_adapters.simulator import SimulatedDialer
 from flows.bootstrap import App
@@ -329,7 +330,7 @@ def test_rules_that_look_at_other_campaigns_regions_and_segments(app: App) -> No
                 }
             ]
         )
-        uow.contacts.release_claims(first)
+        uow.contacts.release_claims(first, worker=ANONYMOUS_WORKER, now=NOW)
         uow.commit()
 
     second = services.submit_request(

@@ -156,9 +156,10 @@ def _seed(app: App, seed: int, offer: str = "5G_PLUS_59") -> Case:
 
 def _attempts(conn: Connection, rng: random.Random, campaigns: list[int]) -> None:
     contacts = conn.execute(
-        select(orm.Contact.id, orm.Contact.campaign_id, orm.Contact.e164).where(
-            orm.Contact.campaign_id.in_(campaigns), orm.Contact.e164.is_not(None)
-        )
+        select(orm.Contact.id, orm.Contact.campaign_id, orm.Contact.e164)
+        .where(orm.Contact.campaign_id.in_(campaigns), orm.Contact.e164.is_not(None))
+        # Ordered, so the sample below does not depend on how the database lays rows out.
+        .order_by(orm.Contact.id)
     ).all()
     rows: list[dict[str, Any]] = []
     for k, (contact_id, cid, e164) in enumerate(rng.sample(contacts, 120)):
