@@ -82,25 +82,48 @@ def decide(
         now=datetime.now(UTC),
         note=note,
     )
+    # The waiting run first: it should not sit out another pause round while the branch's
+    # webhook is retried.
+    resumed = _resume(campaign, approve, actor, note)
     notified = None
     if not approve:
         notified = reporting.notify_rejection(
             uow=app.uow(), campaign_id=campaign_id, sender=app.sender(), now=datetime.now(UTC)
         )
-    return DecisionOutcome(campaign, notified, _resume(campaign, approve, actor, note))
+    return DecisionOutcome(campaign, notified, resumed)
 
 
 def _resume(campaign: CampaignRecord, approve: bool, actor: str, note: str | None) -> bool:
+    """Resume the run waiting at the gate; True when it was, or is running and will see it.
+
+    The gate pauses in rounds and is briefly running between two of them. A decision that
+    lands then finds nothing to resume, but the run reads the campaign's state before it
+    pauses again, so it continues by itself (and may have finished by now).
+    """
     if not campaign.flow_run_id:
         return False
     from uuid import UUID
 
+    from prefect import get_client
+    from prefect.exceptions import FlowPauseTimeout, NotPausedError
     from prefect.flow_runs import resume_flow_run
 
+    run_id = UUID(campaign.flow_run_id)
     try:
         resume_flow_run(
-            UUID(campaign.flow_run_id),
-            run_input={"approve": approve, "note": note or "", "reviewer": actor},
+            run_id, run_input={"approve": approve, "note": note or "", "reviewer": actor}
+        )
+    except (NotPausedError, FlowPauseTimeout):
+        # Between rounds, or the round's pause just expired: the run is about to re-check.
+        try:
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(run_id).state
+        except Exception as exc:  # the run may be gone; the decision stands either way
+            log.warning("could not read flow run %s: %s", campaign.flow_run_id, exc)
+            return False
+        # Completed too: a run at the gate only leaves it once the campaign is decided.
+        return state is not None and (
+            state.is_running() or state.is_paused() or state.is_completed()
         )
     except Exception as exc:  # the run may be gone; the decision stands either way
         log.warning("could not resume flow run %s: %s", campaign.flow_run_id, exc)

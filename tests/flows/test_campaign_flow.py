@@ -182,7 +182,7 @@ def test_rejection_from_the_cli_resumes_the_flow_and_tells_the_branch(
         assert done.returncode == 0, done.stderr
         assert "REJECTED" in done.stdout
         assert "notified of the rejection: DELIVERED" in done.stdout
-        assert "was resumed" in done.stdout
+        assert "was resumed" in done.stdout, done.stderr
         thread.join(timeout=120)
     assert out.get("result") == "REJECTED", out
     assert len(receiver.received) == 1
