@@ -103,11 +103,15 @@ def oracle(case: Case, t: datetime, history: Sequence[datetime] | None = None) -
             return False
         if not start <= wall.time() < end:
             return False
+    # Elapsed time is real time: datetimes sharing a tzinfo subtract and compare by wall
+    # clock in Python, which is an hour off across a clock change, so compare in UTC.
+    t = t.astimezone(UTC)
     for cap in caps:
-        if sum(1 for d in dials if t - cap.per < d <= t) >= cap.calls:
+        if sum(1 for d in dials if t - cap.per < d.astimezone(UTC) <= t) >= cap.calls:
             return False
     cooloff = pack.abandon_cooloff
-    return cooloff is None or not any(a <= t < a + cooloff for a in case.abandoned)
+    abandoned = [a.astimezone(UTC) for a in case.abandoned]
+    return cooloff is None or not any(a <= t < a + cooloff for a in abandoned)
 
 
 # --------------------------------------------------------------------------- strategies
@@ -249,7 +253,8 @@ def greedy_dialer(case: Case, gaps: Sequence[int], days: int) -> list[datetime]:
 
 def busiest(calls: Sequence[datetime], per: timedelta) -> int:
     """The most calls in any stretch of length `per` (the busiest one starts at a call)."""
-    return max((sum(1 for c in calls if s <= c < s + per) for s in calls), default=0)
+    moments = [c.astimezone(UTC) for c in calls]  # real time, as in `oracle`
+    return max((sum(1 for c in moments if s <= c < s + per) for s in moments), default=0)
 
 
 def test_the_greedy_dialer_reaches_the_caps_exactly() -> None:
