@@ -121,10 +121,10 @@ def _resume(campaign: CampaignRecord, approve: bool, actor: str, note: str | Non
         except Exception as exc:  # the run may be gone; the decision stands either way
             log.warning("could not read flow run %s: %s", campaign.flow_run_id, exc)
             return False
-        # Completed too: a run at the gate only leaves it once the campaign is decided.
-        return state is not None and (
-            state.is_running() or state.is_paused() or state.is_completed()
-        )
+        # Whatever it is doing (running, pending, paused again, or completed: a run at the
+        # gate only leaves it once the campaign is decided), only a failed, crashed or
+        # cancelled run will not act on the decision.
+        return state is not None and not (state.is_final() and not state.is_completed())
     except Exception as exc:  # the run may be gone; the decision stands either way
         log.warning("could not resume flow run %s: %s", campaign.flow_run_id, exc)
         return False
