@@ -11,7 +11,7 @@ from campaigns.feedback import Funnel, build_funnel
 from campaigns.model import ContactState, DeliveryStatus, Disposition, Phase
 from campaigns.phone import mask
 from campaigns.ports import FeedbackSender, UnitOfWork
-from campaigns.services import local_day_bounds
+from campaigns.services import local_day_bounds, trial_funnel
 
 
 def _funnel(
@@ -169,6 +169,48 @@ def notify_rejection(
             action="branch_notified",
             at=now,
             detail={"about": "rejection", "status": status.value, "error": error},
+        )
+        uow.commit()
+    return status
+
+
+def notify_trial_stopped(
+    *, uow: UnitOfWork, campaign_id: int, sender: FeedbackSender, now: datetime
+) -> DeliveryStatus:
+    """Tell the requesting branch that its campaign stopped after the trial; audit it."""
+    with uow:
+        c = uow.campaigns.get(campaign_id)
+        trail = uow.audit.for_entity("campaign", campaign_id)
+    trial = trial_funnel(uow=uow, campaign_id=campaign_id)
+    stop = next((e for e in reversed(trail) if e["to_state"] == "CANCELLED"), None)
+    detail = (stop["detail"] or {}) if stop else {}
+    payload: dict[str, Any] = {
+        "type": "trial_stopped",
+        "campaign_id": c.id,
+        "campaign": c.name,
+        "branch": c.branch_code,
+        "offer": c.offer_code,
+        "month": c.month,
+        "decided_by": stop["actor"] if stop else None,
+        "decided_at": stop["at"].isoformat() if stop else None,
+        "reason": detail.get("reason") or detail.get("note"),
+        "problems": detail.get("problems", []),
+        "trial": trial.to_dict(),
+    }
+    error: str | None = None
+    if c.webhook_url:
+        error = sender.send(c.webhook_url, payload, idempotency_key=f"{c.id}:trial-stopped")
+        status = DeliveryStatus.FAILED if error else DeliveryStatus.DELIVERED
+    else:
+        status = DeliveryStatus.NOT_CONFIGURED
+    with uow:
+        uow.audit.append(
+            actor="system",
+            entity="campaign",
+            entity_id=campaign_id,
+            action="branch_notified",
+            at=now,
+            detail={"about": "trial stopped", "status": status.value, "error": error},
         )
         uow.commit()
     return status

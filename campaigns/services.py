@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from campaigns.errors import NotFoundError, ValidationError
 from campaigns.fastphone import normalise_fast
 from campaigns.feasibility import FeasibilityInputs, Rates, assess_feasibility, rates_from_history
-from campaigns.feedback import build_funnel
+from campaigns.feedback import Funnel, build_funnel
 from campaigns.intake import EMPTY_ROW, ListLimits, ListRow
 from campaigns.ledger import ACTIVE_STATES, CleaningTally, ledger
 from campaigns.model import (
@@ -40,6 +40,14 @@ from campaigns.rules import (
     hours_overlap,
 )
 from campaigns.states import check_transition
+from campaigns.trial import (
+    DEFAULT_MAX_SIZE,
+    TrialOutcome,
+    TrialSample,
+    TrialThresholds,
+    allocate_sample,
+    decide_trial,
+)
 
 # --------------------------------------------------------------------------- lifecycle
 
@@ -707,40 +715,66 @@ def assign_script(
 # --------------------------------------------------------------------------- trial gate
 
 
-@dataclass(frozen=True, slots=True)
-class TrialThresholds:
-    """Go/no-go limits measured on the trial sample."""
-
-    min_attempts: int = 30
-    min_connect_rate: float = 0.2
-    min_conversion_per_rpc: float = 0.02
-    max_complaint_rate: float = 0.02
-
-
 def start_trial(
     *,
     uow: UnitOfWork,
     campaign_id: int,
     now: datetime,
-    share: float = 0.05,
-    max_size: int = 500,
+    size: int | None = None,
+    share: float | None = None,
+    max_size: int | None = DEFAULT_MAX_SIZE,
     actor: str = "system",
-) -> int:
-    """Pick the trial sample and move the campaign to TRIAL; returns the sample size."""
+) -> dict[str, Any]:
+    """Pick a trial sample stratified by segment and move the campaign to TRIAL.
+
+    The sample is `size` contacts or a `share` of the READY ones (5 % by default, at most
+    `max_size`), split over the subscriber segments in proportion. Returns
+    {"sample", "ready", "allocation"}; the allocation per segment is audited with the move.
+    """
+    plan = TrialSample(size=size, share=share, max_size=max_size)
+    # One transaction: a sample is never flagged without the move to TRIAL, or twice.
     with uow:
-        counts = uow.contacts.count_by_state(campaign_id)
-        size = min(max_size, max(1, math.ceil(counts.get(ContactState.READY, 0) * share)))
-        picked = uow.contacts.mark_trial_sample(campaign_id, size)
+        current = uow.campaigns.get(campaign_id, for_update=True)
+        check_transition(current.state, CampaignState.TRIAL, campaign_id=campaign_id)
+        populations = uow.contacts.ready_by_segment(campaign_id)
+        ready = sum(populations.values())
+        allocation = allocate_sample(populations, plan.size_for(ready))
+        picked = uow.contacts.mark_trial_sample(
+            campaign_id, {k: n for k, n in allocation.items() if n}
+        )
+        result: dict[str, Any] = {
+            "sample": sum(picked.values()),
+            "ready": ready,
+            "allocation": dict(sorted(picked.items())),
+        }
+        uow.campaigns.update(campaign_id, now=now, state=CampaignState.TRIAL)
+        uow.audit.append(
+            actor=actor,
+            entity="campaign",
+            entity_id=campaign_id,
+            action="transition",
+            at=now,
+            from_state=current.state.value,
+            to_state=CampaignState.TRIAL.value,
+            detail=result | {"segments": dict(sorted(populations.items()))},
+        )
         uow.commit()
-    transition(
-        uow=uow,
-        campaign_id=campaign_id,
-        target=CampaignState.TRIAL,
-        actor=actor,
-        now=now,
-        detail={"sample": picked},
+    return result
+
+
+def trial_funnel(*, uow: UnitOfWork, campaign_id: int) -> Funnel:
+    """The funnel of the trial's attempts only (phase TRIAL)."""
+    with uow:
+        campaign = uow.campaigns.get(campaign_id)
+        by, dialled, talk = uow.attempts.counts(campaign_id, phase=Phase.TRIAL)
+    return build_funnel(
+        by,
+        records_loaded=dialled,
+        records_callable=dialled,
+        records_dialled=dialled,
+        talk_seconds=talk,
+        goal_activations=campaign.goal_activations,
     )
-    return picked
 
 
 def review_trial(
@@ -751,44 +785,102 @@ def review_trial(
     thresholds: TrialThresholds | None = None,
     actor: str = "system",
 ) -> dict[str, Any]:
-    """Close the trial, measure it against the thresholds and record a go/no-go advice."""
+    """Close the trial, measure it against the thresholds and record the decision it advises.
+
+    The campaign moves to TRIAL_REVIEW whatever the outcome; `settle_trial` acts on it.
+    Returns {"go", "decision", "problems", "reasons", "funnel", "thresholds"}.
+    """
     t = thresholds or TrialThresholds()
-    with uow:
-        campaign = uow.campaigns.get(campaign_id)
-        by, dialled, talk = uow.attempts.counts(campaign_id, phase=Phase.TRIAL)
-    funnel = build_funnel(
-        by,
-        records_loaded=dialled,
-        records_callable=dialled,
-        records_dialled=dialled,
-        talk_seconds=talk,
-        goal_activations=campaign.goal_activations,
-    )
-    complaint_rate = funnel.complaints / funnel.live_contacts if funnel.live_contacts else 0.0
-    problems = []
-    if funnel.attempts < t.min_attempts:
-        # Too little data to judge either way: a person decides.
-        problems.append(f"only {funnel.attempts} trial attempts; at least {t.min_attempts} needed")
-    else:
-        if funnel.connect_rate < t.min_connect_rate:
-            problems.append(f"connect rate {funnel.connect_rate:.1%} < {t.min_connect_rate:.0%}")
-        if funnel.conversion_per_rpc < t.min_conversion_per_rpc:
-            problems.append(
-                f"conversion per RPC {funnel.conversion_per_rpc:.1%} "
-                f"< {t.min_conversion_per_rpc:.0%}"
-            )
-        if complaint_rate > t.max_complaint_rate:
-            problems.append(f"complaint rate {complaint_rate:.1%} > {t.max_complaint_rate:.0%}")
-    result = {"go": not problems, "problems": problems, "funnel": funnel.to_dict()}
+    funnel = trial_funnel(uow=uow, campaign_id=campaign_id)
+    decision = decide_trial(funnel, t)
+    problems = [] if decision.go else list(decision.reasons)
+    result = {
+        "go": decision.go,
+        "decision": decision.outcome.value,
+        "problems": problems,
+        "reasons": list(decision.reasons),
+        "funnel": funnel.to_dict(),
+        "thresholds": t.to_dict(),
+    }
     transition(
         uow=uow,
         campaign_id=campaign_id,
         target=CampaignState.TRIAL_REVIEW,
         actor=actor,
         now=now,
-        detail={"go": result["go"], "problems": problems},
+        detail={
+            "go": decision.go,
+            "decision": decision.outcome.value,
+            "problems": problems,
+            "reasons": list(decision.reasons),
+        },
     )
     return result
+
+
+def decide_after_trial(
+    *,
+    uow: UnitOfWork,
+    campaign_id: int,
+    go: bool,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+) -> CampaignRecord:
+    """A person's go/no-go on a trial under review: LIVE, or CANCELLED with a note."""
+    if not go and not (note and note.strip()):
+        raise ValidationError("a no-go needs a note that says why the campaign stops")
+    detail: dict[str, Any] = {"decision": "go" if go else "no-go"}
+    if note:
+        detail["note"] = note
+    return transition(
+        uow=uow,
+        campaign_id=campaign_id,
+        target=CampaignState.LIVE if go else CampaignState.CANCELLED,
+        actor=actor,
+        now=now,
+        detail=detail,
+    )
+
+
+def settle_trial(
+    *,
+    uow: UnitOfWork,
+    campaign_id: int,
+    now: datetime,
+    thresholds: TrialThresholds | None = None,
+    auto_go: bool = True,
+    actor: str = "system",
+) -> dict[str, Any]:
+    """Review the trial and act on its decision; returns the review with the new "state".
+
+    PROMOTE goes LIVE (only with `auto_go`; without it a person decides), STOP cancels the
+    campaign with the problems in the audit, REVIEW leaves it in TRIAL_REVIEW for a person.
+    """
+    review = review_trial(
+        uow=uow, campaign_id=campaign_id, now=now, thresholds=thresholds, actor=actor
+    )
+    outcome = TrialOutcome(review["decision"])
+    state = CampaignState.TRIAL_REVIEW
+    if outcome is TrialOutcome.PROMOTE and auto_go:
+        state = transition(
+            uow=uow,
+            campaign_id=campaign_id,
+            target=CampaignState.LIVE,
+            actor=f"{actor}:trial-gate",
+            now=now,
+            detail={"trial": "passed", "decision": outcome.value},
+        ).state
+    elif outcome is TrialOutcome.STOP:
+        state = transition(
+            uow=uow,
+            campaign_id=campaign_id,
+            target=CampaignState.CANCELLED,
+            actor=f"{actor}:trial-gate",
+            now=now,
+            detail={"reason": "trial stopped", "problems": review["problems"]},
+        ).state
+    return review | {"state": state.value}
 
 
 def day_window(day: date, hours: CallingHours, tz: str) -> tuple[datetime, datetime]:

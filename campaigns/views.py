@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from campaigns.compliance import CallPolicy, WaitReason, check_call
 from campaigns.dialing import history_reach, policy_for
 from campaigns.feedback import build_funnel
-from campaigns.model import CampaignState, ContactState, Disposition
+from campaigns.model import CampaignState, ContactState, Disposition, Phase
 from campaigns.phone import time_zones
 from campaigns.ports import UnitOfWork
 
@@ -70,6 +70,19 @@ def campaign_status(*, uow: UnitOfWork, campaign_id: int) -> dict[str, Any]:
             talk_seconds=talk,
             goal_activations=c.goal_activations,
         )
+        # Trial and live are reported apart: the trial measures a sample, live the rest.
+        by_phase = {}
+        for phase in Phase:
+            p_by, p_dialled, p_talk = uow.attempts.counts(campaign_id, phase=phase)
+            by_phase[phase.value] = build_funnel(
+                p_by,
+                records_loaded=loaded,
+                records_callable=loaded - excluded_or_pending,
+                records_dialled=p_dialled,
+                talk_seconds=p_talk,
+                goal_activations=c.goal_activations,
+            ).to_dict()
+        audit = uow.audit.for_entity("campaign", campaign_id)
         return {
             "id": c.id,
             "name": c.name,
@@ -86,9 +99,25 @@ def campaign_status(*, uow: UnitOfWork, campaign_id: int) -> dict[str, Any]:
             },
             "dispositions": {k.value: v for k, v in sorted(by.items(), key=lambda kv: -kv[1])},
             "funnel": funnel.to_dict(),
+            "trial": _trial_summary(audit) | {"funnel": by_phase[Phase.TRIAL.value]},
+            "live_funnel": by_phase[Phase.LIVE.value],
             "reached": uow.attempts.reached(campaign_id) | {"records": loaded},
-            "audit": uow.audit.for_entity("campaign", campaign_id),
+            "audit": audit,
         }
+
+
+def _trial_summary(audit: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The trial's sample and decision, as its audited transitions recorded them."""
+    started = next((e for e in reversed(audit) if e["to_state"] == "TRIAL"), None)
+    reviewed = next((e for e in reversed(audit) if e["to_state"] == "TRIAL_REVIEW"), None)
+    sample = (started["detail"] or {}) if started else {}
+    review = (reviewed["detail"] or {}) if reviewed else {}
+    return {
+        "sample": sample.get("sample"),
+        "allocation": sample.get("allocation", {}),
+        "decision": review.get("decision"),
+        "reasons": review.get("reasons", review.get("problems", [])),
+    }
 
 
 def dial_readiness(

@@ -84,7 +84,7 @@ def decide(
     )
     # The waiting run first: it should not sit out another pause round while the branch's
     # webhook is retried.
-    resumed = _resume(campaign, approve, actor, note)
+    resumed = _resume(campaign, {"approve": approve, "note": note or "", "reviewer": actor})
     notified = None
     if not approve:
         notified = reporting.notify_rejection(
@@ -93,8 +93,29 @@ def decide(
     return DecisionOutcome(campaign, notified, resumed)
 
 
-def _resume(campaign: CampaignRecord, approve: bool, actor: str, note: str | None) -> bool:
-    """Resume the run waiting at the gate; True when it was, or is running and will see it.
+def decide_trial(
+    app: App, campaign_id: int, *, go: bool, actor: str, note: str | None = None
+) -> DecisionOutcome:
+    """Go or no-go after a trial under review; tell the branch of a no-go; resume the flow."""
+    campaign = services.decide_after_trial(
+        uow=app.uow(), campaign_id=campaign_id, go=go, actor=actor, now=datetime.now(UTC), note=note
+    )
+    resumed = _resume(campaign, {"go": go, "note": note or "", "reviewer": actor})
+    notified = None
+    if not go:
+        notified = notify_trial_stopped(app, campaign_id)
+    return DecisionOutcome(campaign, notified, resumed)
+
+
+def notify_trial_stopped(app: App, campaign_id: int) -> DeliveryStatus:
+    """Tell the branch that its campaign stopped after the trial, and why."""
+    return reporting.notify_trial_stopped(
+        uow=app.uow(), campaign_id=campaign_id, sender=app.sender(), now=datetime.now(UTC)
+    )
+
+
+def _resume(campaign: CampaignRecord, run_input: dict[str, Any]) -> bool:
+    """Resume the run waiting at a gate; True when it was, or is running and will see it.
 
     The gate pauses in rounds and is briefly running between two of them. A decision that
     lands then finds nothing to resume, but the run reads the campaign's state before it
@@ -110,9 +131,7 @@ def _resume(campaign: CampaignRecord, approve: bool, actor: str, note: str | Non
 
     run_id = UUID(campaign.flow_run_id)
     try:
-        resume_flow_run(
-            run_id, run_input={"approve": approve, "note": note or "", "reviewer": actor}
-        )
+        resume_flow_run(run_id, run_input=run_input)
     except (NotPausedError, FlowPauseTimeout):
         # Between rounds, or the round's pause just expired: the run is about to re-check.
         try:

@@ -13,6 +13,7 @@ from typing import Any
 
 from prefect import flow, get_client, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
@@ -24,8 +25,14 @@ from campaigns.dialing import run_slice
 from campaigns.errors import DialerUnavailable
 from campaigns.model import CampaignRecord, Phase
 from campaigns.model import CampaignState as S
-from flows import api, progress
+from flows import api, progress, suspension
 from flows.bootstrap import bootstrap
+from flows.trial_gate import (
+    notify_trial_stopped_task,
+    review_trial_task,
+    trial_sample_task,
+)
+from flows.trial_gate import wait_for_go as wait_for_go_decision
 
 
 def _now() -> datetime:
@@ -62,12 +69,6 @@ def clean_task(campaign_id: int) -> dict[str, int]:
         description="Exclusion ledger after cleaning",
     )
     return summary
-
-
-@task
-def trial_sample_task(campaign_id: int) -> int:
-    """Pick the trial sample."""
-    return services.start_trial(uow=bootstrap().uow(), campaign_id=campaign_id, now=_now())
 
 
 def _dialer_was_unavailable(task: Any, task_run: Any, state: Any) -> bool:
@@ -116,13 +117,8 @@ def dial_task(campaign_id: int, phase: str, start: datetime, end: datetime) -> d
     }
 
 
-@task
-def review_trial_task(campaign_id: int) -> dict[str, Any]:
-    """Measure the trial against its thresholds."""
-    return services.review_trial(uow=bootstrap().uow(), campaign_id=campaign_id, now=_now())
-
-
-@task(retries=2, retry_delay_seconds=5)
+# Never cached: after a pause the resumed run reports the same day again, with more calls.
+@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def daily_report_task(campaign_id: int, day: date) -> dict[str, Any]:
     """Build, store, write and deliver one day's feedback."""
     app = bootstrap()
@@ -260,12 +256,15 @@ def campaign_flow(
     auto_go: bool = True,
     actor: str = "flow",
     wait_for_approval: bool | None = None,
+    wait_for_go: bool | None = None,
 ) -> str:
     """Carry a campaign through feasibility, approval, cleaning, trial, live and feedback.
 
     Without auto-approval the run waits for a reviewer when it talks to a Prefect server
     (`wait_for_approval`, default: when OUTBOUND_PREFECT_API_URL is set); in the embedded
     default it returns "awaiting approval" and `outbound approve` + `outbound launch` go on.
+    A trial that needs review waits the same way (`wait_for_go`) or returns "awaiting
+    go/no-go" for `outbound launch --go` / `--no-go`.
     """
     app = bootstrap()
 
@@ -301,22 +300,20 @@ def campaign_flow(
         state = get().state
     if state is S.TRIAL:
         _dial_days(campaign_id, Phase.TRIAL)
-        review = review_trial_task(campaign_id)
+        # PROMOTE goes live (with auto_go), STOP cancels, REVIEW waits for a person below.
+        review = review_trial_task(campaign_id, auto_go, actor)
         progress.emit("trial", campaign_id=campaign_id, review=review)
-        if not (review["go"] and auto_go):
-            return "awaiting go/no-go"
-        services.transition(
-            uow=app.uow(),
-            campaign_id=campaign_id,
-            target=S.LIVE,
-            actor=f"{actor}:trial-gate",
-            now=_now(),
-            detail={"trial": "passed"},
-        )
-        state = S.LIVE
+        if review["state"] == S.CANCELLED.value:
+            notify_trial_stopped_task(campaign_id)
+        state = get().state
     if state is S.TRIAL_REVIEW:
-        return "awaiting go/no-go"
+        if wait_for_go or (wait_for_go is None and app.settings.prefect_api_url is not None):
+            wait_for_go_decision(campaign_id)
+        else:
+            return "awaiting go/no-go"
+        state = get().state
     if state is S.LIVE:
+        suspension.track(app, campaign_id)
         outcome = _dial_days(campaign_id, Phase.LIVE)
         if outcome in ("exhausted", "window-ended"):
             services.transition(
@@ -328,4 +325,6 @@ def campaign_flow(
                 detail={"reason": outcome},
             )
         state = get().state
+    if state is S.PAUSED:  # on a deployment the run suspends here and frees its worker
+        suspension.suspend_while_paused(app, campaign_id)
     return state.value

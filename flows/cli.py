@@ -25,7 +25,9 @@ EPILOG = """examples:
   outbound clean 1 --preview                 X of Y contacts will be skipped, and why
   outbound subscribers import --subscribers subs.csv --services held.csv
   outbound launch 1                          clean, trial-dial and live-dial campaign 1
+  outbound launch 1 --no-go --note "…"       stop campaign 1 after a trial under review
   outbound pause 1 / resume 1 / cancel 1     center staff controls
+  outbound serve                             run campaign flows from a Prefect deployment
   outbound status 1                          where campaign 1 stands
   outbound report 1                          its daily feedback reports
   outbound dashboard                         open the manager dashboard
@@ -35,6 +37,7 @@ settings come from OUTBOUND_* environment variables (or a .env file):
   OUTBOUND_DIALER         default simulator
   OUTBOUND_REPORTS_DIR    default data/reports
   OUTBOUND_PREFECT_API_URL  a Prefect server; Prefect's ephemeral mode if unset
+  OUTBOUND_PREFECT_DEPLOYMENT  campaign/outbound: flows run where `outbound serve` runs
 """
 
 
@@ -77,7 +80,19 @@ def _console() -> Any:
 
 
 def _run_flow(app: Any, campaign_id: int, **kwargs: Any) -> str:
+    """Run the campaign flow here, or submit it to the deployment when one is configured."""
     _quiet_prefect()
+    deployment = app.settings.prefect_deployment
+    if deployment:
+        from flows import suspension
+
+        if not app.settings.prefect_api_url:
+            raise ConfigurationError(
+                "OUTBOUND_PREFECT_DEPLOYMENT needs a Prefect server: set OUTBOUND_PREFECT_API_URL"
+            )
+
+        run_id = suspension.submit(campaign_id, deployment, **kwargs)
+        return f"flow run {run_id} submitted to deployment {deployment}"
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from flows import progress
@@ -287,20 +302,27 @@ def cmd_launch(args: argparse.Namespace) -> int:
     app = _app(args)
     c = services.get_campaign(uow=app.uow(), campaign_id=args.campaign)
     if c.state is CampaignState.TRIAL_REVIEW:
-        if not args.go:
+        if not (args.go or args.no_go):
             print(
                 f"campaign {c.id} waits for the go/no-go decision after its trial; "
-                "pass --go to start live dialing"
+                "pass --go to start live dialing, or --no-go --note … to stop it"
             )
             return 1
-        services.transition(
-            uow=app.uow(),
-            campaign_id=c.id,
-            target=CampaignState.LIVE,
-            actor=args.by,
-            now=_now(),
-            detail={"decision": "go"},
-        )
+        from flows import api
+
+        outcome = api.decide_trial(app, c.id, go=args.go, actor=args.by, note=args.note)
+        if outcome.flow_resumed:
+            print(f"the flow run waiting at the trial gate ({c.flow_run_id}) was resumed")
+        if not args.go:
+            print(f"campaign {c.id} is {outcome.campaign.state.value}")
+            if outcome.notified is not None:
+                print(f"branch {c.branch_code} notified of the stop: {outcome.notified.value}")
+            return 0
+        if outcome.flow_resumed:
+            return 0
+    elif args.go or args.no_go:
+        print(f"campaign {c.id} is {c.state.value}, not waiting for a go/no-go after its trial")
+        return 1
     result = _run_flow(app, args.campaign, actor=args.by)
     print(f"campaign {args.campaign}: {result}")
     _print_status(app, args.campaign)
@@ -310,6 +332,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
 def cmd_transition(args: argparse.Namespace, target: str) -> int:
     from campaigns import services
     from campaigns.model import CampaignState
+    from flows import suspension
 
     app = _app(args)
     c = services.transition(
@@ -321,8 +344,37 @@ def cmd_transition(args: argparse.Namespace, target: str) -> int:
         detail={"note": args.note} if args.note else None,
     )
     print(f"campaign {c.id} is {c.state.value}")
-    if target == "LIVE" and not args.no_run:
+    if target == "PAUSED":
+        return 0
+    # A run from the deployment suspends while its campaign is paused: resume or cancel it.
+    if c.flow_run_id:
+        _quiet_prefect()
+    run = suspension.resume(c) if target == "LIVE" else suspension.cancel(c)
+    if run.action == "resumed":
+        print(f"its suspended flow run {run.run_id} was resumed; dialing goes on where it stopped")
+    elif run.action == "cancelled":
+        print(f"its suspended flow run {run.run_id} was cancelled")
+    elif run.action == "running":
+        print(f"its flow run {run.run_id} is still running and takes this up after its slice")
+    elif target == "LIVE" and not args.no_run:
         print(f"campaign {c.id}: {_run_flow(app, c.id, actor=args.by)}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _quiet_prefect()
+    from flows import suspension
+
+    app = _app(args)
+    if not app.settings.prefect_api_url:
+        raise ConfigurationError(
+            "outbound serve needs a Prefect server: set OUTBOUND_PREFECT_API_URL"
+        )
+    print(
+        f"serving deployment {suspension.DEPLOYMENT}; set OUTBOUND_PREFECT_DEPLOYMENT="
+        f"{suspension.DEPLOYMENT} where the CLI runs (Ctrl+C to stop)"
+    )
+    suspension.serve(limit=args.limit)
     return 0
 
 
@@ -353,7 +405,29 @@ def _print_status(app: Any, campaign_id: int, at: datetime | None = None) -> Non
         f"{f['right_party']:,} RPC → {f['successes']:,} successes "
         f"({f['completion']:.0%} of the goal of {f['goal_activations']:,})"
     )
+    _print_trial(s["trial"], s["live_funnel"])
     _print_readiness(views.dial_readiness(uow=app.uow(), campaign_id=campaign_id, now=at or _now()))
+
+
+def _print_trial(trial: dict[str, Any], live: dict[str, Any]) -> None:
+    """The trial's sample, funnel and decision, apart from live dialing."""
+    out = _console()
+    if trial["sample"] is None:
+        return
+    t = trial["funnel"]
+    segments = ", ".join(f"{k} {v:,}" for k, v in trial["allocation"].items())
+    out.print(
+        f"Trial: sample {trial['sample']:,} ({segments}); {t['attempts']:,} attempts, "
+        f"connect {t['connect_rate']:.1%}, conversion/RPC {t['conversion_per_rpc']:.1%}, "
+        f"complaints {t['complaints']:,}, abandon {t['abandon_rate']:.1%}"
+    )
+    if trial["decision"]:
+        reasons = "; ".join(trial["reasons"])
+        out.print(f"  decision: {trial['decision']}" + (f" — {reasons}" if reasons else ""))
+    out.print(
+        f"Live: {live['attempts']:,} attempts → {live['connected']:,} connected → "
+        f"{live['right_party']:,} RPC → {live['successes']:,} successes"
+    )
 
 
 def _print_readiness(r: dict[str, Any]) -> None:
@@ -689,11 +763,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("launch", "run an approved campaign: cleaning, script, trial, live dialing", cmd_launch)
     p.add_argument("campaign", type=int)
-    p.add_argument("--go", action="store_true", help="go decision after a trial that needs review")
+    decision = p.add_mutually_exclusive_group()
+    decision.add_argument(
+        "--go", action="store_true", help="go decision after a trial that needs review"
+    )
+    decision.add_argument(
+        "--no-go", action="store_true", help="stop the campaign after its trial (needs --note)"
+    )
+    p.add_argument("--note", help="the reason for a go or no-go decision")
     p.add_argument("--by", default="center-staff")
 
     for name, target, help_ in (
-        ("pause", "PAUSED", "stop dialing at the next batch boundary"),
+        (
+            "pause",
+            "PAUSED",
+            "stop dialing at the next slice boundary (on a server the run is suspended)",
+        ),
         ("resume", "LIVE", "continue a paused campaign where it stopped"),
         ("cancel", "CANCELLED", "close a campaign for good"),
     ):
@@ -760,6 +845,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-quota", action="store_true", help="remove the monthly quota")
     p.add_argument("--webhook", help="feedback webhook URL ('' to remove)")
     p.add_argument("--by", default="admin")
+
+    p = add(
+        "serve",
+        "run campaign flows from a Prefect deployment (needs OUTBOUND_PREFECT_API_URL)",
+        cmd_serve,
+    )
+    p.add_argument("--limit", type=int, help="most flow runs at once in this process")
 
     p = add("dashboard", "open the Streamlit dashboard", cmd_dashboard)
     p.add_argument("--port", type=int, default=8501)

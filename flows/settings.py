@@ -8,8 +8,10 @@ from typing import Any
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from campaigns.errors import ConfigurationError, ValidationError
 from campaigns.intake import ListLimits
 from campaigns.pacing import PacingConfig
+from campaigns.trial import TrialSample, TrialThresholds, trial_config
 
 
 class Settings(BaseSettings):
@@ -30,11 +32,23 @@ class Settings(BaseSettings):
         "empty: predictive under the US abandon rule. The older OUTBOUND_DIALER_OPTIONS "
         '{"pacing": {...}} still works; OUTBOUND_PACING wins over it',
     )
+    trial: dict[str, Any] = Field(
+        default_factory=dict,
+        description='the trial sample and thresholds, e.g. {"size": 200} or {"share": 0.05, '
+        '"max_size": 500, "min_connect_rate": 0.2, "max_abandon_rate": 0.03, '
+        '"review_margin": 0.25}; empty: the defaults of campaigns.trial',
+    )
     reports_dir: Path = Field(
         default=Path(""), description="report files; data_dir/reports if empty"
     )
     prefect_api_url: str | None = Field(
         default=None, description="Prefect server; ephemeral if unset"
+    )
+    prefect_deployment: str | None = Field(
+        default=None,
+        description="run campaign flows from this deployment on the Prefect server (made by "
+        "`outbound serve`: campaign/outbound), so a paused campaign's run is suspended; "
+        "in the CLI's process if unset",
     )
     webhook_timeout: float = 10.0
     webhook_secret: SecretStr | None = None
@@ -58,6 +72,13 @@ class Settings(BaseSettings):
     def pacing_config(self) -> PacingConfig:
         """The pacing these settings describe (a ConfigurationError if they are unusable)."""
         return PacingConfig.from_options(self.pacing)
+
+    def trial_config(self) -> tuple[TrialSample, TrialThresholds]:
+        """The trial sample and thresholds set here (a ConfigurationError if unusable)."""
+        try:
+            return trial_config(self.trial)
+        except ValidationError as exc:
+            raise ConfigurationError(f"OUTBOUND_TRIAL: {exc}") from exc
 
     def list_limits(self) -> ListLimits:
         """The list file limits these settings describe."""

@@ -44,6 +44,7 @@ from campaigns.model import (
 from campaigns.ports import ANONYMOUS_WORKER, DEFAULT_LEASE, AttemptTally
 from campaigns.rules import rule_tag
 from campaigns.storage import orm
+from campaigns.trial import NO_SEGMENT, spread_indices
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit for IN lists
 
@@ -534,33 +535,47 @@ class SqlAlchemyContactRepository:
             )
         return out
 
-    def mark_trial_sample(self, campaign_id: int, size: int) -> int:
-        """Flag a spread sample of READY contacts as the trial; returns the sample size."""
-        ready = self.session.scalar(
-            select(func.count()).where(
+    def _ready_segments(self, campaign_id: int) -> Any:
+        """READY contacts with their snapshot segment (NO_SEGMENT when unknown)."""
+        return (
+            select(
+                orm.Contact.id,
+                func.coalesce(orm.SubscriberFacts.segment, NO_SEGMENT).label("segment"),
+            )
+            .outerjoin(orm.SubscriberFacts, orm.SubscriberFacts.msisdn == orm.Contact.e164)
+            .where(
                 orm.Contact.campaign_id == campaign_id,
                 orm.Contact.state == ContactState.READY,
             )
         )
-        if not ready or size <= 0:
-            return 0
-        step = max(1, ready // size)
-        # Every step-th row in list order spreads the sample across the whole list.
-        ids = list(
-            self.session.scalars(
-                select(orm.Contact.id)
-                .where(
-                    orm.Contact.campaign_id == campaign_id,
-                    orm.Contact.state == ContactState.READY,
-                )
-                .order_by(orm.Contact.row_number)
-            )
-        )[::step][:size]
+
+    def ready_by_segment(self, campaign_id: int) -> dict[str, int]:
+        """READY contacts per subscriber segment (from the snapshot's subscriber facts)."""
+        q = self._ready_segments(campaign_id).subquery()
+        rows = self.session.execute(select(q.c.segment, func.count()).group_by(q.c.segment))
+        return {str(segment): int(n) for segment, n in rows}
+
+    def mark_trial_sample(self, campaign_id: int, allocation: dict[str, int]) -> dict[str, int]:
+        """Flag READY contacts as the trial, `allocation[segment]` of each segment, spread
+        evenly through the segment in list order; returns how many were flagged per segment.
+        """
+        members: dict[str, list[int]] = {}
+        for cid, segment in self.session.execute(
+            self._ready_segments(campaign_id).order_by(orm.Contact.row_number)
+        ):
+            members.setdefault(str(segment), []).append(cid)
+        ids: list[int] = []
+        picked: dict[str, int] = {}
+        for segment, wanted in allocation.items():
+            pool = members.get(segment, [])
+            chosen = [pool[i] for i in spread_indices(len(pool), wanted)]
+            picked[segment] = len(chosen)
+            ids.extend(chosen)
         for part in _chunks(ids):
             self.session.execute(
                 update(orm.Contact).where(orm.Contact.id.in_(part)).values(is_trial=True)
             )
-        return len(ids)
+        return picked
 
     def claim_due(
         self,
