@@ -378,6 +378,7 @@ class _Slice:
         retries: int,
         worker: str,
         lease: timedelta,
+        interval: timedelta,
     ) -> None:
         self.uow = uow
         self.worker = worker
@@ -393,6 +394,8 @@ class _Slice:
         self.agent_ids = agent_ids
         self.chunk = chunk
         self.retries = retries
+        self.interval = interval
+        self.next_round = session.dialer.now()
         self.queue: deque[DialContact] = deque()
         self.claimed: dict[int, DialContact] = {}
         self.attempt_rows: list[dict[str, Any]] = []
@@ -418,6 +421,7 @@ class _Slice:
                 worker=self.worker,
                 lease=self.lease,
             )
+            orphans = self.uow.attempts.open_attempts([c.id for c in batch])
             blocked = self.uow.dnc.blocked(
                 [c.e164 for c in batch], campaign_id=self.campaign_id, now=now
             )
@@ -432,7 +436,14 @@ class _Slice:
             self.uow.commit()
         for c in batch:
             self.claimed[c.id] = c
-            if c.e164 in blocked:
+            if c.id in orphans:
+                # A worker died between writing this attempt and recording its outcome:
+                # close it first; the contact comes back when its retry is due.
+                key, dialed_at = orphans[c.id]
+                request = CallRequest(key, c.id, c.e164, c.attempts + 1)
+                lost = self._unplaced(request, now, "outcome lost: the worker stopped")
+                self.settle(lost, keep_dialed_at=True, lost=True)
+            elif c.e164 in blocked:
                 self._exclude(c, ExclusionReason.DO_NOT_CALL)
             else:
                 self.queue.append(c)
@@ -520,7 +531,12 @@ class _Slice:
         return self.history.setdefault(number, ([], []))
 
     def settle(
-        self, outcome: CallOutcome, *, record: bool = True, keep_dialed_at: bool = False
+        self,
+        outcome: CallOutcome,
+        *,
+        record: bool = True,
+        keep_dialed_at: bool = False,
+        lost: bool = False,
     ) -> None:
         c = self.claimed.pop(outcome.contact_id)
         step = decide_next_attempt(
@@ -532,6 +548,18 @@ class _Slice:
             now=outcome.ended_at,
             callback_at=outcome.callback_at,
         )
+        if lost and not step.counts_as_attempt:
+            # Nobody knows whether a call whose worker died was placed: its slot is spent,
+            # so the contact is never dialled twice under one attempt key.
+            attempts = c.attempts + 1
+            final = step.final or attempts >= self.policy.max_attempts
+            step = replace(
+                step,
+                counts_as_attempt=True,
+                attempts=attempts,
+                final=final,
+                due_at=None if final else step.due_at,
+            )
         if record:
             self.attempt_rows.append(
                 {
@@ -656,7 +684,7 @@ class _Slice:
                 disposition = stored[r.key]
                 if disposition is None:
                     lost = self._unplaced(r, now, "outcome lost: the worker stopped")
-                    self.settle(lost, keep_dialed_at=True)
+                    self.settle(lost, keep_dialed_at=True, lost=True)
                 else:
                     outcome = self._unplaced(r, now, "recovered")
                     self.settle(replace(outcome, disposition=disposition), record=False)
@@ -738,17 +766,23 @@ class _Slice:
             modes = self.summary.modes
             modes[plan.mode.value] = modes.get(plan.mode.value, 0) + 1
             due = self.hold_until is None or now >= self.hold_until
-            if plan.calls > 0 and not self.queue and due:
+            round_due = now >= self.next_round
+            # Top up the queue for the round about to be dialled (or at once when it is
+            # empty, so a claim whose contacts were all deferred is followed by the next).
+            if plan.calls > len(self.queue) and due and (round_due or not self.queue):
                 self.hold_until = None
                 self.claim(now)
-            if plan.calls > 0 and self.queue:
+            if plan.calls > 0 and self.queue and round_due:
                 await self.dial(now, plan)
+                self.next_round = now + self.interval
             if s.tracker.pending() == 0 and not self.queue:
                 if self.hold_until is None and plan.calls > 0:
                     continue  # everything claimed was skipped; claim again
                 if self.hold_until is not None and self.hold_until >= self.end:
                     return
             wake = min(s.wake(now, self.end), max(self.renew_at, now))
+            if plan.calls > 0 and self.queue and not round_due:
+                wake = min(wake, self.next_round)
             if self.hold_until is not None and not self.queue and plan.calls > 0:
                 wake = min(wake, max(self.hold_until, now))
             for outcome in await s.step(wake):
@@ -855,10 +889,12 @@ async def dial_slice(
             policy=policy or RetryPolicy(),
             hours=campaign.calling_hours,
             agent_ids={w: i for i, w in staff},
-            chunk=chunk,
+            # A claim feeds a few rounds: a large center needs more than `chunk` per round.
+            chunk=max(chunk, 2 * len(staff)),
             retries=retries,
             worker=worker,
             lease=lease,
+            interval=config.dial_interval,
         ).run()
     finally:
         await dialer.close()

@@ -898,6 +898,19 @@ def local_day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def day_slices(
+    day: date, campaign: CampaignRecord, hours_per_slice: int = 1
+) -> list[tuple[datetime, datetime]]:
+    """A day's calling window cut into slices of about an hour: the unit of dialing work."""
+    open_, close = day_window(day, campaign.calling_hours, campaign.branch_timezone)
+    out = []
+    t = open_
+    while t < close:
+        out.append((t, min(close, t + timedelta(hours=hours_per_slice))))
+        t += timedelta(hours=hours_per_slice)
+    return out
+
+
 def dialing_days(campaign: CampaignRecord) -> list[date]:
     """Every day of the campaign window."""
     n = (campaign.window_end - campaign.window_start).days + 1

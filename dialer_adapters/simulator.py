@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import random
 import re
 from collections.abc import Mapping, Sequence
@@ -260,6 +261,7 @@ class SimulatedDialer:
         timezone: str = "Asia/Shanghai",
         max_calls: int | None = None,
         outages: Sequence[tuple[datetime, datetime]] = (),
+        journal: str | None = None,
         **_options: Any,
     ) -> None:
         self.seed = seed
@@ -276,6 +278,9 @@ class SimulatedDialer:
         self.patience = patience
         self.zone = ZoneInfo(timezone)
         self.outages = list(outages)
+        # One line per call placed, written to disk before the call exists: a witness that
+        # outlives the process (the crash test reads it after kill -9).
+        self.journal = journal
         self.capabilities = DialerCapabilities(
             bridging=True, amd=amd, preview=True, max_calls=max_calls
         )
@@ -338,6 +343,13 @@ class SimulatedDialer:
         limit = self.capabilities.max_calls
         if limit is not None and len(self._up) + len(fresh) > limit:
             raise DialerRejected(f"{len(self._up)} calls up, {len(fresh)} more exceed {limit}")
+        if self.journal and fresh:
+            fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, "".join(f"{r.key}\n" for r in fresh).encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         for request in fresh:
             self._place(request)
 

@@ -8,7 +8,7 @@ live in our tables, so nothing is repeated.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from prefect import flow, get_client, task
@@ -145,23 +145,13 @@ def daily_report_task(campaign_id: int, day: date) -> dict[str, Any]:
     return payload | {"delivery": status.value}
 
 
-def _slices(day: date, campaign: Any, hours_per_slice: int = 1) -> list[tuple[datetime, datetime]]:
-    open_, close = services.day_window(day, campaign.calling_hours, campaign.branch_timezone)
-    out = []
-    t = open_
-    while t < close:
-        out.append((t, min(close, t + timedelta(hours=hours_per_slice))))
-        t += timedelta(hours=hours_per_slice)
-    return out
-
-
 def _dial_days(campaign_id: int, phase: Phase, *, trial_hours: int = 2) -> str:
     """Dial slice by slice, reporting after each day; stop on pause, cancel or exhaustion."""
     app = bootstrap()
     simulated = app.dialer().simulated_time
     campaign = services.get_campaign(uow=app.uow(), campaign_id=campaign_id)
     for day in services.dialing_days(campaign):
-        slices = _slices(day, campaign)
+        slices = services.day_slices(day, campaign)
         if phase is Phase.TRIAL:
             slices = slices[:trial_hours]
         dialed_today = False

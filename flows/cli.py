@@ -27,6 +27,7 @@ EPILOG = """examples:
   outbound launch 1                          clean, trial-dial and live-dial campaign 1
   outbound launch 1 --no-go --note "…"       stop campaign 1 after a trial under review
   outbound pause 1 / resume 1 / cancel 1     center staff controls
+  outbound dial 1                            a dialing worker without Prefect (scale-out, restarts)
   outbound serve                             run campaign flows from a Prefect deployment
   outbound status 1                          where campaign 1 stands
   outbound report 1                          its daily feedback reports
@@ -466,6 +467,28 @@ def _print_readiness(r: dict[str, Any]) -> None:
         )
 
 
+def cmd_dial(args: argparse.Namespace) -> int:
+    from flows import worker
+
+    app = _app(args)
+    out = _console()
+
+    def on_slice(start: datetime, end: datetime, summary: Any) -> None:
+        out.print(
+            f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC: {summary.attempts:,} attempts, "
+            f"{summary.successes:,} successes, {summary.abandoned:,} abandoned"
+        )
+
+    result = worker.dial(
+        app, args.campaign, max_slices=args.slices, worker=args.worker, on_slice=on_slice
+    )
+    out.print(
+        f"campaign {args.campaign}: {result['outcome']} after {result['slices']} slice(s), "
+        f"{result['attempts']:,} attempts, {result['successes']:,} successes"
+    )
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from rich.table import Table
 
@@ -787,6 +810,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--note")
         p.add_argument("--by", default="center-staff")
         p.add_argument("--no-run", action="store_true", help=argparse.SUPPRESS)
+
+    p = add(
+        "dial",
+        "run a dialing worker for a LIVE or TRIAL campaign here, without Prefect "
+        "(a second machine, or a restart by hand); it continues where the campaign stands",
+        cmd_dial,
+    )
+    p.add_argument("campaign", type=int)
+    p.add_argument("--slices", type=int, help="stop after this many one-hour slices")
+    p.add_argument("--worker", help="this worker's name on its claims (default host:pid)")
 
     p = add("status", "list campaigns, or show where one stands", cmd_status)
     p.add_argument("campaign", type=int, nargs="?")

@@ -19,6 +19,8 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from campaigns.errors import NotFoundError
@@ -51,8 +53,54 @@ _CHUNK = 900  # stays under SQLite's bound-parameter limit for IN lists
 
 def _lease_expired(now: datetime) -> Any:
     """A claim whose lease ran out by `now` (or that predates leases)."""
-    until = orm.Contact.claimed_until
+    until = _contacts().c.claimed_until
     return until.is_(None) | (until <= now)
+
+
+def _update_from_values(
+    session: Session, table: Table, key: str, rows: Sequence[dict[str, Any]]
+) -> bool:
+    """On PostgreSQL (psycopg2), update many rows matched by `key` with one
+    UPDATE … FROM (VALUES …) per set of columns; returns False elsewhere (not done)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql" or bind.dialect.driver != "psycopg2":
+        return False
+    from psycopg2.extras import execute_values
+
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(sorted(k for k in r if k != key)), []).append(r)
+    cursor = session.connection().connection.cursor()
+    try:
+        for columns, group in groups.items():
+            names = [key, *columns]
+            types = [table.c[n].type.compile(dialect=bind.dialect) for n in names]
+            processors = [table.c[n].type.bind_processor(bind.dialect) for n in names]
+            sets = ", ".join(f"{n} = v.{n}" for n in columns)
+            template = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+            values = [
+                tuple(
+                    p(r[n]) if p is not None else r[n]
+                    for n, p in zip(names, processors, strict=True)
+                )
+                for r in group
+            ]
+            execute_values(
+                cursor,
+                f"UPDATE {table.name} AS t SET {sets} FROM (VALUES %s) AS v ({', '.join(names)}) "
+                f"WHERE t.{key} = v.{key}",
+                values,
+                template=template,
+                page_size=1000,
+            )
+    finally:
+        cursor.close()
+    return True
+
+
+def _contacts() -> Table:
+    # Core statements on the table: the hot dialing path skips the ORM's bulk machinery.
+    return cast(Table, orm.Contact.__table__)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -589,43 +637,54 @@ class SqlAlchemyContactRepository:
     ) -> list[DialContact]:
         """Claim READY contacts due by `now`, and DIALING ones whose lease has run out, for
         `worker` until `now + lease`, marking them DIALING (SKIP LOCKED on PostgreSQL)."""
-        c = orm.Contact
+        t = _contacts()
         conds = [
-            c.campaign_id == campaign_id,
-            ((c.state == ContactState.READY) & (c.next_attempt_at <= now))
-            | ((c.state == ContactState.DIALING) & _lease_expired(now)),
+            t.c.campaign_id == campaign_id,
+            ((t.c.state == ContactState.READY) & (t.c.next_attempt_at <= now))
+            | ((t.c.state == ContactState.DIALING) & _lease_expired(now)),
         ]
         if trial_only:
-            conds.append(orm.Contact.is_trial.is_(True))
-        stmt = (
-            select(
-                orm.Contact.id,
-                orm.Contact.e164,
-                orm.Contact.attempts,
-                orm.Contact.last_disposition,
-                orm.Contact.disposition_streak,
-                orm.Contact.is_trial,
-            )
-            .where(*conds)
-            .order_by(orm.Contact.next_attempt_at, orm.Contact.id)
-            .limit(limit)
+            conds.append(t.c.is_trial.is_(True))
+        order = (t.c.next_attempt_at, t.c.id)
+        claim = {"state": ContactState.DIALING, "claimed_by": worker, "claimed_until": now + lease}
+        columns = (
+            t.c.id,
+            t.c.e164,
+            t.c.attempts,
+            t.c.last_disposition,
+            t.c.disposition_streak,
+            t.c.is_trial,
+            t.c.next_attempt_at,
         )
         if self.session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True, of=orm.Contact)
-        rows = self.session.execute(stmt).all()
-        claimed = [
+            # One statement: pick and lock (skipping rows another worker holds), then mark.
+            picked = (
+                select(t.c.id)
+                .where(*conds)
+                .order_by(*order)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+                .cte("picked")
+            )
+            rows = list(
+                self.session.execute(
+                    update(t).where(t.c.id == picked.c.id).values(claim).returning(*columns)
+                )
+            )
+            # RETURNING keeps no order: due first, as the pick was.
+            rows.sort(key=lambda r: (r.next_attempt_at, r.id))
+        else:
+            rows = list(
+                self.session.execute(select(*columns).where(*conds).order_by(*order).limit(limit))
+            )
+            for part in _chunks([r.id for r in rows]):
+                self.session.execute(update(t).where(t.c.id.in_(part)).values(claim))
+        return [
             DialContact(
                 r.id, r.e164, r.attempts, r.last_disposition, r.disposition_streak, r.is_trial
             )
             for r in rows
         ]
-        for part in _chunks([c.id for c in claimed]):
-            self.session.execute(
-                update(orm.Contact)
-                .where(orm.Contact.id.in_(part))
-                .values(state=ContactState.DIALING, claimed_by=worker, claimed_until=now + lease)
-            )
-        return claimed
 
     def renew_claims(
         self, campaign_id: int, *, worker: str, until: datetime, ids: Sequence[int] | None = None
@@ -633,20 +692,22 @@ class SqlAlchemyContactRepository:
         """Extend `worker`'s leases (on `ids` only, if given) to `until`; returns the ids it
         still holds. A contact another worker took over after the lease ran out is not
         among them, and must not be dialled."""
-        c = orm.Contact
-        conds = [
-            c.campaign_id == campaign_id,
-            c.state == ContactState.DIALING,
-            c.claimed_by == worker,
-        ]
+        t = _contacts()
+        conds = [t.c.state == ContactState.DIALING, t.c.claimed_by == worker]
         parts: Iterable[Sequence[int] | None] = [None] if ids is None else _chunks(ids)
         held: set[int] = set()
         for part in parts:
-            where = conds if part is None else [*conds, c.id.in_(part)]
+            # With ids, by primary key only: the planner's statistics lag behind the claims,
+            # and a scan of the campaign's DIALING rows per call costs milliseconds.
+            where = (
+                [*conds, t.c.campaign_id == campaign_id]
+                if part is None
+                else [*conds, t.c.id.in_(part)]
+            )
             held.update(
-                self.session.scalars(
-                    update(c).where(*where).values(claimed_until=until).returning(c.id)
-                )
+                self.session.execute(
+                    update(t).where(*where).values(claimed_until=until).returning(t.c.id)
+                ).scalars()
             )
         return held
 
@@ -719,10 +780,9 @@ class SqlAlchemyContactRepository:
         """Bulk update contacts by primary key after their attempts were recorded; each
         leaves its worker's claim."""
         if updates:
-            self.session.execute(
-                update(orm.Contact),
-                [u | {"claimed_by": None, "claimed_until": None} for u in updates],
-            )
+            rows = [u | {"claimed_by": None, "claimed_until": None} for u in updates]
+            if not _update_from_values(self.session, _contacts(), "id", rows):
+                self.session.execute(update(orm.Contact), rows)
 
 
 class SqlAlchemyDncRepository:
@@ -791,14 +851,7 @@ class SqlAlchemyAttemptRepository:
         alone and returned with their disposition (None: that attempt never finished)."""
         if not rows:
             return {}
-        existing: dict[str, Disposition | None] = {}
-        for part in _chunks([r["idempotency_key"] for r in rows]):
-            for key, disposition in self.session.execute(
-                select(orm.CallAttempt.idempotency_key, orm.CallAttempt.disposition).where(
-                    orm.CallAttempt.idempotency_key.in_(part)
-                )
-            ):
-                existing[key] = disposition
+        table = cast(Table, orm.CallAttempt.__table__)
         fresh = [
             r
             | {
@@ -808,16 +861,70 @@ class SqlAlchemyAttemptRepository:
                 "ended_at": None,
             }
             for r in rows
-            if r["idempotency_key"] not in existing
         ]
-        if fresh:
-            self.session.execute(insert(orm.CallAttempt), fresh)
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            statement: Any = pg_insert(table).on_conflict_do_nothing(
+                index_elements=["idempotency_key"]
+            )
+        elif dialect == "sqlite":
+            statement = sqlite_insert(table).on_conflict_do_nothing(
+                index_elements=["idempotency_key"]
+            )
+        else:  # no ON CONFLICT: look first
+            return self._begin_checked(table, fresh)
+        # One round trip in the usual case: every key is new.
+        written = set(
+            self.session.execute(statement.returning(table.c.idempotency_key), fresh).scalars()
+        )
+        existing: dict[str, Disposition | None] = {}
+        stored = [r["idempotency_key"] for r in fresh if r["idempotency_key"] not in written]
+        for part in _chunks(stored):
+            for key, disposition in self.session.execute(
+                select(table.c.idempotency_key, table.c.disposition).where(
+                    table.c.idempotency_key.in_(part)
+                )
+            ):
+                existing[key] = disposition
         return existing
+
+    def _begin_checked(
+        self, table: Table, fresh: list[dict[str, Any]]
+    ) -> dict[str, Disposition | None]:
+        existing: dict[str, Disposition | None] = {}
+        for part in _chunks([r["idempotency_key"] for r in fresh]):
+            for key, disposition in self.session.execute(
+                select(table.c.idempotency_key, table.c.disposition).where(
+                    table.c.idempotency_key.in_(part)
+                )
+            ):
+                existing[key] = disposition
+        new = [r for r in fresh if r["idempotency_key"] not in existing]
+        if new:
+            self.session.execute(insert(table), new)
+        return existing
+
+    def open_attempts(self, contact_ids: Sequence[int]) -> dict[int, tuple[str, datetime]]:
+        """Attempts of these contacts written but never finished (a worker died mid-call):
+        contact id -> (idempotency key, dialed at)."""
+        a = orm.CallAttempt
+        out: dict[int, tuple[str, datetime]] = {}
+        for part in _chunks(contact_ids):
+            for contact_id, key, dialed_at in self.session.execute(
+                select(a.contact_id, a.idempotency_key, a.dialed_at).where(
+                    a.contact_id.in_(part), a.status == orm.ATTEMPT_DIALLED
+                )
+            ):
+                out[contact_id] = (key, dialed_at)
+        return out
 
     def finish_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Complete attempts with their outcome, matched by idempotency key; a column a row
         leaves out keeps its stored value."""
         table = cast(Table, orm.CallAttempt.__table__)
+        ended = [r | {"status": orm.ATTEMPT_ENDED} for r in rows]
+        if _update_from_values(self.session, table, "idempotency_key", ended):
+            return
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for r in rows:
             columns = tuple(sorted(k for k in r if k != "idempotency_key"))
