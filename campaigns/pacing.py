@@ -32,7 +32,7 @@ from __future__ import annotations
 import enum
 import math
 from bisect import bisect_right, insort
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -323,7 +323,11 @@ class _Table:
             self.rows.append(row)
 
     def row(self, elapsed: float) -> list[float]:
-        return self.rows[min(len(self.rows) - 1, max(0, int(elapsed / self.step)))]
+        return self.rows[self.index(elapsed)]
+
+    def index(self, elapsed: float) -> int:
+        """The row that holds for a call `elapsed` seconds in."""
+        return min(len(self.rows) - 1, max(0, int(elapsed / self.step)))
 
 
 @dataclass(slots=True)
@@ -625,26 +629,36 @@ class Pacer:
             self._build()
         assert self._t_talk is not None and self._t_wrap is not None
         g = len(self._grid)
-        busy = [
-            self._t_talk.row(now - a.since)
+        talk, wrap = self._t_talk, self._t_wrap
+        # Calls in the same row of a table weigh the same: count them per row, so a large
+        # center costs the number of distinct rows (tens), not of agents (thousands).
+        busy: Counter[tuple[bool, int]] = Counter(
+            (True, talk.index(now - a.since))
             if a.state == "talking"
-            else self._t_wrap.row(now - a.since)
+            else (False, wrap.index(now - a.since))
             for a in self._agents.values()
             if a.state in ("talking", "wrapping")
-        ]
-        table, last = self._t_live, len(self._t_live) - 1
-        ringing = [
-            table[min(last, int((now - c.born) / 0.5))]
-            for c in self._pool.values()
-            if not c.answered
-        ]
-        answered = float(len(self._pool) - len(ringing))
-        supply = [idle + sum(col) for col in zip(*busy, strict=True)] if busy else [idle] * g
-        demand = (
-            [answered + sum(c) for c in zip(*ringing, strict=True)] if ringing else [answered] * g
         )
-        var = [sum(p - p * p for p in col) for col in zip(*busy, *ringing, strict=True)]
-        var = var or [0.0] * g
+        table, last = self._t_live, len(self._t_live) - 1
+        ringing: Counter[int] = Counter(
+            min(last, int((now - c.born) / 0.5)) for c in self._pool.values() if not c.answered
+        )
+        answered = float(len(self._pool) - ringing.total())
+        supply = [float(idle)] * g
+        demand = [answered] * g
+        var = [0.0] * g
+        for (is_talk, i), count in busy.items():
+            row = (talk if is_talk else wrap).rows[i]
+            for k in range(g):
+                p = row[k]
+                supply[k] += count * p
+                var[k] += count * (p - p * p)
+        for i, count in ringing.items():
+            row = table[i]
+            for k in range(g):
+                p = row[k]
+                demand[k] += count * p
+                var[k] += count * (p - p * p)
         z, best = self.margin, math.inf
         for k in range(g):
             q = self._fresh[k]
