@@ -666,15 +666,14 @@ class _Slice:
         # leaves a DIALLED row, and the same key is never dialled twice. Only contacts this
         # worker still holds are written: the lease renewal locks them against a takeover.
         with self.uow:
-            held = self.uow.contacts.renew_claims(
-                self.campaign_id,
+            held, stored = self.uow.attempts.begin_held(
+                [self._dialled_row(r, now) for r in requests],
+                campaign_id=self.campaign_id,
                 worker=self.worker,
                 until=now + self.lease,
-                ids=[r.contact_id for r in requests],
             )
             taken = [r for r in requests if r.contact_id not in held]
             requests = [r for r in requests if r.contact_id in held]
-            stored = self.uow.attempts.begin_many([self._dialled_row(r, now) for r in requests])
             self.uow.commit()
         for r in taken:
             self.claimed.pop(r.contact_id, None)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
@@ -60,13 +62,12 @@ def _lease_expired(now: datetime) -> Any:
 def _update_from_values(
     session: Session, table: Table, key: str, rows: Sequence[dict[str, Any]]
 ) -> bool:
-    """On PostgreSQL (psycopg2), update many rows matched by `key` with one
-    UPDATE … FROM (VALUES …) per set of columns; returns False elsewhere (not done)."""
+    """On PostgreSQL (psycopg2), update many rows matched by `key`: COPY them into a
+    temporary table, then one UPDATE … FROM it per set of columns. Returns False elsewhere
+    (nothing done)."""
     bind = session.get_bind()
     if bind.dialect.name != "postgresql" or bind.dialect.driver != "psycopg2":
         return False
-    from psycopg2.extras import execute_values
-
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault(tuple(sorted(k for k in r if k != key)), []).append(r)
@@ -76,26 +77,41 @@ def _update_from_values(
             names = [key, *columns]
             types = [table.c[n].type.compile(dialect=bind.dialect) for n in names]
             processors = [table.c[n].type.bind_processor(bind.dialect) for n in names]
-            sets = ", ".join(f"{n} = v.{n}" for n in columns)
-            template = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
-            values = [
-                tuple(
-                    p(r[n]) if p is not None else r[n]
-                    for n, p in zip(names, processors, strict=True)
-                )
-                for r in group
-            ]
-            execute_values(
-                cursor,
-                f"UPDATE {table.name} AS t SET {sets} FROM (VALUES %s) AS v ({', '.join(names)}) "
-                f"WHERE t.{key} = v.{key}",
-                values,
-                template=template,
-                page_size=1000,
+            temp = f"_bulk_{table.name}_{zlib.crc32(' '.join(names).encode()):08x}"
+            # COPY parses a thousand rows in a fraction of what a VALUES list costs.
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {temp} "
+                f"({', '.join(f'{n} {t}' for n, t in zip(names, types, strict=True))})"
             )
+            lines = []
+            for r in group:
+                cells = (p(r[n]) if p else r[n] for n, p in zip(names, processors, strict=True))
+                lines.append("\t".join(map(_copy_text, cells)))
+            cursor.copy_expert(f"COPY {temp} FROM STDIN", io.StringIO("\n".join(lines) + "\n"))
+            sets = ", ".join(f"{n} = v.{n}" for n in columns)
+            cursor.execute(
+                f"UPDATE {table.name} AS t SET {sets} FROM {temp} AS v WHERE t.{key} = v.{key}"
+            )
+            cursor.execute(f"DELETE FROM {temp}")
     finally:
         cursor.close()
     return True
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    """One cell in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)
 
 
 def _contacts() -> Table:
@@ -887,6 +903,88 @@ class SqlAlchemyAttemptRepository:
             ):
                 existing[key] = disposition
         return existing
+
+    def begin_held(
+        self,
+        rows: Sequence[dict[str, Any]],
+        *,
+        campaign_id: int,
+        worker: str,
+        until: datetime,
+    ) -> tuple[set[int], dict[str, Disposition | None]]:
+        """Renew `worker`'s leases on the rows' contacts and write the attempts of those it
+        still holds, in one statement on PostgreSQL. Returns the contact ids held and, as
+        `begin_many` does, the keys already on record with their disposition."""
+        if not rows:
+            return set(), {}
+        ids = [r["contact_id"] for r in rows]
+        bind = self.session.get_bind()
+        if bind.dialect.name != "postgresql" or bind.dialect.driver != "psycopg2":
+            kept = SqlAlchemyContactRepository(self.session).renew_claims(
+                campaign_id, worker=worker, until=until, ids=ids
+            )
+            return kept, self.begin_many([r for r in rows if r["contact_id"] in kept])
+        table = cast(Table, orm.CallAttempt.__table__)
+        names = ["idempotency_key", "campaign_id", "contact_id", "e164"]
+        names += ["agent_id", "attempt_no", "phase", "dialed_at"]
+        types = [table.c[n].type.compile(dialect=bind.dialect) for n in names]
+        processors = [table.c[n].type.bind_processor(bind.dialect) for n in names]
+        template = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+        cursor = self.session.connection().connection.cursor()
+        try:
+            values = b", ".join(
+                cursor.mogrify(
+                    template,
+                    [p(r[n]) if p else r[n] for n, p in zip(names, processors, strict=True)],
+                )
+                for r in rows
+            )
+            columns = ", ".join(names)
+            head = cursor.mogrify(
+                "WITH held AS (UPDATE contacts SET claimed_until = %(until)s "
+                "WHERE id = ANY(%(ids)s) AND state = %(dialing)s AND claimed_by = %(worker)s "
+                "RETURNING id), "
+                f"ins AS (INSERT INTO call_attempts ({columns}, status, counts_as_attempt, "
+                "ring_seconds, talk_seconds, wrap_seconds) "
+                f"SELECT {columns}, %(dialled)s, false, 0, 0, 0 FROM (VALUES ",
+                {
+                    "until": until,
+                    "ids": ids,
+                    "dialing": ContactState.DIALING.value,
+                    "worker": worker,
+                    "dialled": orm.ATTEMPT_DIALLED,
+                },
+            )
+            tail = (
+                f") AS v ({columns}) WHERE v.contact_id IN (SELECT id FROM held) "
+                "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key) "
+                "SELECT 'held', id::text FROM held UNION ALL SELECT 'new', idempotency_key FROM ins"
+            ).encode()
+            # Fully rendered by mogrify: nothing in it is read as a parameter again.
+            cursor.execute(head + values + tail)
+            held: set[int] = set()
+            written: set[str] = set()
+            for kind, value in cursor.fetchall():
+                if kind == "held":
+                    held.add(int(value))
+                else:
+                    written.add(value)
+        finally:
+            cursor.close()
+        existing: dict[str, Disposition | None] = {}
+        stored = [
+            r["idempotency_key"]
+            for r in rows
+            if r["contact_id"] in held and r["idempotency_key"] not in written
+        ]
+        for part in _chunks(stored):
+            for key, disposition in self.session.execute(
+                select(table.c.idempotency_key, table.c.disposition).where(
+                    table.c.idempotency_key.in_(part)
+                )
+            ):
+                existing[key] = disposition
+        return held, existing
 
     def _begin_checked(
         self, table: Table, fresh: list[dict[str, Any]]

@@ -9,7 +9,7 @@ from builders import NOW, ready_campaign, seed_operator, submitted
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from campaigns.model import CampaignState, ContactState, Disposition, Phase
+from campaigns.model import CampaignState, ContactState, DialContact, Disposition, Phase
 from campaigns.ports import DEFAULT_LEASE
 from campaigns.storage import orm
 from campaigns.storage.orm import AppendOnlyViolation
@@ -135,6 +135,87 @@ def test_attempts_are_idempotent_by_key(app: App) -> None:
     with app.uow() as uow:
         by, dialled, _ = uow.attempts.counts(cid)
         assert by == {Disposition.BUSY: 1} and dialled == 1
+
+
+def test_attempts_begun_for_held_contacts_and_finished_in_bulk(app: App) -> None:
+    fates = seed_operator(app)
+    cid = ready_campaign(app, fates)
+    with app.uow() as uow:
+        mine = uow.contacts.claim_due(cid, now=NOW, limit=3, trial_only=False, worker="w1")
+        other = uow.contacts.claim_due(cid, now=NOW, limit=1, trial_only=False, worker="w2")
+        uow.commit()
+
+    def begun(c: DialContact, n: int = 1) -> dict[str, object]:
+        return {
+            "idempotency_key": f"{cid}:{c.id}:{n}.0",
+            "campaign_id": cid,
+            "contact_id": c.id,
+            "e164": c.e164,
+            "agent_id": None,
+            "attempt_no": n,
+            "phase": Phase.LIVE,
+            "dialed_at": NOW,
+        }
+
+    until = NOW + timedelta(minutes=5)
+    with app.uow() as uow:
+        # w1 holds its three, not w2's: that one is neither renewed nor written.
+        held, stored = uow.attempts.begin_held(
+            [begun(c) for c in [*mine, *other]], campaign_id=cid, worker="w1", until=until
+        )
+        uow.commit()
+    assert held == {c.id for c in mine} and stored == {}
+    with app.uow() as uow:
+        # Written again (a restarted worker): nothing new, each key comes back as stored.
+        held, stored = uow.attempts.begin_held(
+            [begun(c) for c in mine], campaign_id=cid, worker="w1", until=until
+        )
+        # Outcomes with text COPY must escape, a NULL, and a column left out (dialed_at).
+        notes = ["tab\there", "back\\slash \\N\nnext line", None]
+        uow.attempts.finish_many(
+            [
+                {
+                    "idempotency_key": f"{cid}:{c.id}:1.0",
+                    "disposition": Disposition.NO_ANSWER,
+                    "counts_as_attempt": True,
+                    "ended_at": NOW + timedelta(seconds=20),
+                    "ring_seconds": 20.0,
+                    "note": note,
+                }
+                for c, note in zip(mine, notes, strict=True)
+            ]
+        )
+        uow.contacts.update_after_attempts(
+            [
+                {"id": c.id, "state": ContactState.READY, "attempts": 1, "next_attempt_at": None}
+                for c in mine
+            ]
+        )
+        uow.commit()
+    assert held == {c.id for c in mine} and set(stored) == {f"{cid}:{c.id}:1.0" for c in mine}
+    assert all(d is None for d in stored.values())
+    with app.engine.connect() as conn:
+        rows = {
+            r.contact_id: r
+            for r in conn.execute(select(orm.CallAttempt).where(orm.CallAttempt.campaign_id == cid))
+        }
+        contacts = {
+            r.id: r for r in conn.execute(select(orm.Contact).where(orm.Contact.campaign_id == cid))
+        }
+    assert set(rows) == {c.id for c in mine}
+    for c, note in zip(mine, notes, strict=True):
+        r = rows[c.id]
+        assert (r.status, r.disposition, r.note) == ("ENDED", Disposition.NO_ANSWER, note)
+        assert r.dialed_at == NOW and r.ended_at == NOW + timedelta(seconds=20)
+        assert r.counts_as_attempt and r.ring_seconds == 20.0
+        k = contacts[c.id]
+        assert (k.state, k.attempts, k.claimed_by, k.next_attempt_at) == (
+            ContactState.READY,
+            1,
+            None,
+            None,
+        )
+    assert contacts[other[0].id].claimed_by == "w2"
 
 
 def test_audit_log_is_append_only(app: App) -> None:
