@@ -666,17 +666,25 @@ class _Slice:
         # leaves a DIALLED row, and the same key is never dialled twice. Only contacts this
         # worker still holds are written: the lease renewal locks them against a takeover.
         with self.uow:
-            held, stored = self.uow.attempts.begin_held(
+            held, barred, stored = self.uow.attempts.begin_held(
                 [self._dialled_row(r, now) for r in requests],
                 campaign_id=self.campaign_id,
                 worker=self.worker,
                 until=now + self.lease,
+                now=now,
             )
             taken = [r for r in requests if r.contact_id not in held]
             requests = [r for r in requests if r.contact_id in held]
+            # Do-not-call is looked up once more right before the call: a request made in
+            # another campaign a second ago counts.
+            blocked = [r for r in requests if r.number in barred]
+            requests = [r for r in requests if r.number not in barred]
             self.uow.commit()
         for r in taken:
             self.claimed.pop(r.contact_id, None)
+        for r in blocked:
+            self.dnc_now.add(r.number)
+            self._exclude(self.claimed[r.contact_id], ExclusionReason.DO_NOT_CALL)
         for r in requests:
             if r.key in stored:
                 # Written by a run that stopped mid-call: close it, do not dial it again.

@@ -911,19 +911,27 @@ class SqlAlchemyAttemptRepository:
         campaign_id: int,
         worker: str,
         until: datetime,
-    ) -> tuple[set[int], dict[str, Disposition | None]]:
-        """Renew `worker`'s leases on the rows' contacts and write the attempts of those it
-        still holds, in one statement on PostgreSQL. Returns the contact ids held and, as
-        `begin_many` does, the keys already on record with their disposition."""
+        now: datetime,
+    ) -> tuple[set[int], set[str], dict[str, Disposition | None]]:
+        """Right before the calls: renew `worker`'s leases on the rows' contacts, look the
+        numbers up on the do-not-call list once more, and write the attempts of the contacts
+        still held whose number is not blocked; one statement on PostgreSQL. Returns the
+        contact ids held, the numbers blocked, and (as `begin_many` does) the keys already on
+        record with their disposition."""
         if not rows:
-            return set(), {}
+            return set(), set(), {}
         ids = [r["contact_id"] for r in rows]
+        numbers = sorted({r["e164"] for r in rows})
         bind = self.session.get_bind()
         if bind.dialect.name != "postgresql" or bind.dialect.driver != "psycopg2":
             kept = SqlAlchemyContactRepository(self.session).renew_claims(
                 campaign_id, worker=worker, until=until, ids=ids
             )
-            return kept, self.begin_many([r for r in rows if r["contact_id"] in kept])
+            stopped = SqlAlchemyDncRepository(self.session).blocked(
+                numbers, campaign_id=campaign_id, now=now
+            )
+            fresh = [r for r in rows if r["contact_id"] in kept and r["e164"] not in stopped]
+            return kept, stopped, self.begin_many(fresh)
         table = cast(Table, orm.CallAttempt.__table__)
         names = ["idempotency_key", "campaign_id", "contact_id", "e164"]
         names += ["agent_id", "attempt_no", "phase", "dialed_at"]
@@ -944,6 +952,9 @@ class SqlAlchemyAttemptRepository:
                 "WITH held AS (UPDATE contacts SET claimed_until = %(until)s "
                 "WHERE id = ANY(%(ids)s) AND state = %(dialing)s AND claimed_by = %(worker)s "
                 "RETURNING id), "
+                "blocked AS (SELECT DISTINCT e164 FROM dnc_entries WHERE e164 = ANY(%(numbers)s) "
+                "AND (campaign_id IS NULL OR campaign_id = %(campaign)s) "
+                "AND (expires_at IS NULL OR expires_at > %(now)s)), "
                 f"ins AS (INSERT INTO call_attempts ({columns}, status, counts_as_attempt, "
                 "ring_seconds, talk_seconds, wrap_seconds) "
                 f"SELECT {columns}, %(dialled)s, false, 0, 0, 0 FROM (VALUES ",
@@ -953,29 +964,40 @@ class SqlAlchemyAttemptRepository:
                     "dialing": ContactState.DIALING.value,
                     "worker": worker,
                     "dialled": orm.ATTEMPT_DIALLED,
+                    "numbers": numbers,
+                    "campaign": campaign_id,
+                    "now": now,
                 },
             )
             tail = (
                 f") AS v ({columns}) WHERE v.contact_id IN (SELECT id FROM held) "
+                "AND v.e164 NOT IN (SELECT e164 FROM blocked) "
                 "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key) "
-                "SELECT 'held', id::text FROM held UNION ALL SELECT 'new', idempotency_key FROM ins"
+                "SELECT 'held', id::text FROM held "
+                "UNION ALL SELECT 'new', idempotency_key FROM ins "
+                "UNION ALL SELECT 'dnc', e164 FROM blocked"
             ).encode()
             # Fully rendered by mogrify: nothing in it is read as a parameter again.
             cursor.execute(head + values + tail)
             held: set[int] = set()
             written: set[str] = set()
+            barred: set[str] = set()
             for kind, value in cursor.fetchall():
                 if kind == "held":
                     held.add(int(value))
-                else:
+                elif kind == "new":
                     written.add(value)
+                else:
+                    barred.add(value)
         finally:
             cursor.close()
         existing: dict[str, Disposition | None] = {}
         stored = [
             r["idempotency_key"]
             for r in rows
-            if r["contact_id"] in held and r["idempotency_key"] not in written
+            if r["contact_id"] in held
+            and r["e164"] not in barred
+            and r["idempotency_key"] not in written
         ]
         for part in _chunks(stored):
             for key, disposition in self.session.execute(
@@ -984,7 +1006,7 @@ class SqlAlchemyAttemptRepository:
                 )
             ):
                 existing[key] = disposition
-        return held, existing
+        return held, barred, existing
 
     def _begin_checked(
         self, table: Table, fresh: list[dict[str, Any]]

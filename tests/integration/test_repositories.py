@@ -141,7 +141,7 @@ def test_attempts_begun_for_held_contacts_and_finished_in_bulk(app: App) -> None
     fates = seed_operator(app)
     cid = ready_campaign(app, fates)
     with app.uow() as uow:
-        mine = uow.contacts.claim_due(cid, now=NOW, limit=3, trial_only=False, worker="w1")
+        mine = uow.contacts.claim_due(cid, now=NOW, limit=4, trial_only=False, worker="w1")
         other = uow.contacts.claim_due(cid, now=NOW, limit=1, trial_only=False, worker="w2")
         uow.commit()
 
@@ -158,17 +158,29 @@ def test_attempts_begun_for_held_contacts_and_finished_in_bulk(app: App) -> None
         }
 
     until = NOW + timedelta(minutes=5)
+    barred = mine[3]
+    mine = mine[:3]
     with app.uow() as uow:
-        # w1 holds its three, not w2's: that one is neither renewed nor written.
-        held, stored = uow.attempts.begin_held(
-            [begun(c) for c in [*mine, *other]], campaign_id=cid, worker="w1", until=until
+        # Asked not to be called a moment before the dial, in another campaign.
+        uow.dnc.add_many([(barred.e164, "DNC_REQUEST")], now=NOW - timedelta(seconds=1))
+        uow.commit()
+    with app.uow() as uow:
+        # w1 holds its own, not w2's: that one is neither renewed nor written; nor is the
+        # number now on the do-not-call list.
+        held, blocked, stored = uow.attempts.begin_held(
+            [begun(c) for c in [*mine, barred, *other]],
+            campaign_id=cid,
+            worker="w1",
+            until=until,
+            now=NOW,
         )
         uow.commit()
-    assert held == {c.id for c in mine} and stored == {}
+    assert held == {c.id for c in [*mine, barred]} and stored == {}
+    assert blocked == {barred.e164}
     with app.uow() as uow:
         # Written again (a restarted worker): nothing new, each key comes back as stored.
-        held, stored = uow.attempts.begin_held(
-            [begun(c) for c in mine], campaign_id=cid, worker="w1", until=until
+        held, blocked, stored = uow.attempts.begin_held(
+            [begun(c) for c in mine], campaign_id=cid, worker="w1", until=until, now=NOW
         )
         # Outcomes with text COPY must escape, a NULL, and a column left out (dialed_at).
         notes = ["tab\there", "back\\slash \\N\nnext line", None]
@@ -192,7 +204,8 @@ def test_attempts_begun_for_held_contacts_and_finished_in_bulk(app: App) -> None
             ]
         )
         uow.commit()
-    assert held == {c.id for c in mine} and set(stored) == {f"{cid}:{c.id}:1.0" for c in mine}
+    assert held == {c.id for c in mine} and not blocked
+    assert set(stored) == {f"{cid}:{c.id}:1.0" for c in mine}
     assert all(d is None for d in stored.values())
     with app.engine.connect() as conn:
         rows = {
