@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import enum
 import math
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -330,6 +330,20 @@ class _Table:
         return min(len(self.rows) - 1, max(0, int(elapsed / self.step)))
 
 
+def _rows_of(sinces: list[float], table: _Table, now: float) -> Iterator[tuple[int, int]]:
+    """(row, calls) for calls begun at `sinces` (ascending), as `table.index(now - since)`
+    places them; one bisect per row in use."""
+    hi, last = len(sinces), len(table.rows) - 1
+    while hi > 0:
+        i = table.index(now - sinces[hi - 1])
+        if i >= last:  # every earlier start is in the last row too
+            yield last, hi
+            return
+        lo = min(hi - 1, bisect_right(sinces, now - (i + 1) * table.step, 0, hi))
+        yield i, hi - lo
+        hi = lo
+
+
 @dataclass(slots=True)
 class _PoolCall:
     born: float
@@ -370,6 +384,12 @@ class Pacer:
         self.window = AbandonWindow(c.abandon)
         self.margin = c.margin
         self._agents: dict[str, _Agent] = {}
+        # Busy agents by state, in order of `since` (two aligned lists), so the estimate
+        # counts them per table row with one bisect per row instead of one step per agent.
+        self._busy: dict[str, tuple[list[float], list[str]]] = {
+            "talking": ([], []),
+            "wrapping": ([], []),
+        }
         self._idle: dict[str, None] = {}  # insertion order: longest idle first
         self._pool: dict[str, _PoolCall] = {}
         self._reserved: dict[str, str] = {}  # call key -> agent
@@ -435,7 +455,7 @@ class Pacer:
         if request.agent is not None:
             self._reserved[request.key] = request.agent
             self._idle.pop(request.agent, None)
-            self._agents[request.agent] = _Agent("reserved", now)
+            self._set_agent(request.agent, "reserved", now)
         else:
             self._pool[request.key] = _PoolCall(now)
 
@@ -444,10 +464,10 @@ class Pacer:
         at = event.at.timestamp()
         match event:
             case AgentSignedIn(agent=name):
-                self._agents[name] = _Agent("idle", at)
+                self._set_agent(name, "idle", at)
                 self._idle[name] = None
             case AgentSignedOut(agent=name):
-                self._agents.pop(name, None)
+                self._set_agent(name, None, at)
                 self._idle.pop(name, None)
             case CallAnswered(key=key, answered_by=by):
                 self._resolve(key, at, live=by is not AnsweredBy.MACHINE)
@@ -459,7 +479,7 @@ class Pacer:
                     self._steer(abandoned=False)
                 self._reserved.pop(key, None)
                 self._idle.pop(name, None)
-                self._agents[name] = _Agent("talking", at)
+                self._set_agent(name, "talking", at)
                 self._bridged[key] = name
                 self.window.add(at, live=1)
             case CallEnded(key=key, reason=reason):
@@ -478,7 +498,7 @@ class Pacer:
                 agent = self._agents.get(talker or "")
                 if agent is not None and agent.state == "talking":
                     self._talk.add(at - agent.since)
-                    agent.state, agent.since = "wrapping", at
+                    self._set_agent(talker or "", "wrapping", at)
             case CallDisposed(agent=name, disposition=disposition):
                 agent = self._agents.get(name)
                 if agent is not None and agent.state == "wrapping":
@@ -491,8 +511,27 @@ class Pacer:
                 pass
 
     def _free(self, name: str, at: float) -> None:
-        self._agents[name] = _Agent("idle", at)
+        self._set_agent(name, "idle", at)
         self._idle[name] = None
+
+    def _set_agent(self, name: str, state: str | None, since: float) -> None:
+        """Give an agent a state (None: gone), keeping the busy lists in order."""
+        old = self._agents.get(name)
+        if old is not None and old.state in self._busy:
+            sinces, names = self._busy[old.state]
+            i = bisect_left(sinces, old.since)
+            while names[i] != name:
+                i += 1
+            del sinces[i], names[i]
+        if state is None:
+            self._agents.pop(name, None)
+            return
+        self._agents[name] = _Agent(state, since)
+        if state in self._busy:
+            sinces, names = self._busy[state]
+            i = bisect_right(sinces, since)
+            sinces.insert(i, since)
+            names.insert(i, name)
 
     def _resolve(self, key: str, at: float, *, live: bool) -> None:
         """A call's fate for pacing is known once it is answered or over."""
@@ -632,13 +671,8 @@ class Pacer:
         talk, wrap = self._t_talk, self._t_wrap
         # Calls in the same row of a table weigh the same: count them per row, so a large
         # center costs the number of distinct rows (tens), not of agents (thousands).
-        busy: Counter[tuple[bool, int]] = Counter(
-            (True, talk.index(now - a.since))
-            if a.state == "talking"
-            else (False, wrap.index(now - a.since))
-            for a in self._agents.values()
-            if a.state in ("talking", "wrapping")
-        )
+        busy = [(talk.rows[i], n) for i, n in _rows_of(self._busy["talking"][0], talk, now)]
+        busy += [(wrap.rows[i], n) for i, n in _rows_of(self._busy["wrapping"][0], wrap, now)]
         table, last = self._t_live, len(self._t_live) - 1
         ringing: Counter[int] = Counter(
             min(last, int((now - c.born) / 0.5)) for c in self._pool.values() if not c.answered
@@ -647,8 +681,7 @@ class Pacer:
         supply = [float(idle)] * g
         demand = [answered] * g
         var = [0.0] * g
-        for (is_talk, i), count in busy.items():
-            row = (talk if is_talk else wrap).rows[i]
+        for row, count in busy:
             for k in range(g):
                 p = row[k]
                 supply[k] += count * p
