@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from campaigns.feedback import Funnel, build_funnel
-from campaigns.model import ContactState, DeliveryStatus, Disposition, Phase
+from campaigns.model import CampaignRecord, ContactState, DeliveryStatus, Disposition, Phase
 from campaigns.phone import mask
 from campaigns.ports import FeedbackSender, UnitOfWork
 from campaigns.services import local_day_bounds, trial_funnel
@@ -155,23 +155,9 @@ def notify_rejection(
             k: feasibility.get(k) for k in ("verdict", "reasons", "suggestions") if k in feasibility
         },
     }
-    error: str | None = None
-    if c.webhook_url:
-        error = sender.send(c.webhook_url, payload, idempotency_key=f"{c.id}:rejection")
-        status = DeliveryStatus.FAILED if error else DeliveryStatus.DELIVERED
-    else:
-        status = DeliveryStatus.NOT_CONFIGURED
-    with uow:
-        uow.audit.append(
-            actor="system",
-            entity="campaign",
-            entity_id=campaign_id,
-            action="branch_notified",
-            at=now,
-            detail={"about": "rejection", "status": status.value, "error": error},
-        )
-        uow.commit()
-    return status
+    return _notify_branch(
+        uow=uow, campaign=c, payload=payload, sender=sender, about="rejection", now=now
+    )
 
 
 def notify_trial_stopped(
@@ -197,9 +183,25 @@ def notify_trial_stopped(
         "problems": detail.get("problems", []),
         "trial": trial.to_dict(),
     }
+    return _notify_branch(
+        uow=uow, campaign=c, payload=payload, sender=sender, about="trial stopped", now=now
+    )
+
+
+def _notify_branch(
+    *,
+    uow: UnitOfWork,
+    campaign: CampaignRecord,
+    payload: dict[str, Any],
+    sender: FeedbackSender,
+    about: str,
+    now: datetime,
+) -> DeliveryStatus:
+    """Send one notice to the branch's webhook (once per campaign and subject) and audit it."""
     error: str | None = None
-    if c.webhook_url:
-        error = sender.send(c.webhook_url, payload, idempotency_key=f"{c.id}:trial-stopped")
+    if campaign.webhook_url:
+        key = f"{campaign.id}:{about.replace(' ', '-')}"
+        error = sender.send(campaign.webhook_url, payload, idempotency_key=key)
         status = DeliveryStatus.FAILED if error else DeliveryStatus.DELIVERED
     else:
         status = DeliveryStatus.NOT_CONFIGURED
@@ -207,10 +209,10 @@ def notify_trial_stopped(
         uow.audit.append(
             actor="system",
             entity="campaign",
-            entity_id=campaign_id,
+            entity_id=campaign.id,
             action="branch_notified",
             at=now,
-            detail={"about": "trial stopped", "status": status.value, "error": error},
+            detail={"about": about, "status": status.value, "error": error},
         )
         uow.commit()
     return status

@@ -11,14 +11,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from prefect import flow, get_client, task
+from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.context import FlowRunContext
-from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
-from prefect.states import Running
 
 from campaigns import reporting, services, views
 from campaigns.dialing import run_slice
@@ -26,7 +22,8 @@ from campaigns.errors import DialerUnavailable
 from campaigns.model import CampaignRecord, Phase
 from campaigns.model import CampaignState as S
 from flows import api, progress, suspension
-from flows.bootstrap import bootstrap
+from flows.bootstrap import App, bootstrap
+from flows.gates import wait_at_gate
 from flows.trial_gate import (
     notify_trial_stopped_task,
     review_trial_task,
@@ -197,46 +194,20 @@ class ApprovalDecision(RunInput):
 
 
 def _wait_for_decision(campaign_id: int) -> None:
-    """Pause the run until a reviewer decides, in the Prefect UI, the CLI or the dashboard.
+    """Pause the run until a reviewer decides, in the Prefect UI, the CLI or the dashboard."""
 
-    Each pause lasts one round; when it times out the run is set running again and
-    pauses anew, so an undecided request never fails by Prefect's pause timeout.
-    """
-    app = bootstrap()
-    ctx = FlowRunContext.get()
-    assert ctx is not None and ctx.flow_run is not None
-    run_id = ctx.flow_run.id
-    services.attach_flow_run(
-        uow=app.uow(), campaign_id=campaign_id, flow_run_id=str(run_id), now=_now()
-    )
-    rounds = 0
-    try:
-        while services.get_campaign(uow=app.uow(), campaign_id=campaign_id).state is S.FEASIBILITY:
-            rounds += 1
-            try:
-                decision = pause_flow_run(
-                    wait_for_input=ApprovalDecision,
-                    timeout=app.settings.approval_round_seconds,
-                    poll_interval=app.settings.approval_poll_seconds,
-                    key=f"approval-{campaign_id}-{rounds}",
-                )
-            except FlowPauseTimeout:
-                with get_client(sync_client=True) as client:
-                    client.set_flow_run_state(run_id, Running(), force=True)
-                continue
-            current = services.get_campaign(uow=app.uow(), campaign_id=campaign_id)
-            if current.state is S.FEASIBILITY:  # decided in the Prefect UI form
-                api.decide(
-                    app,
-                    campaign_id,
-                    approve=decision.approve,
-                    actor=decision.reviewer,
-                    note=decision.note or None,
-                )
-    finally:
-        services.attach_flow_run(
-            uow=app.uow(), campaign_id=campaign_id, flow_run_id=None, now=_now()
+    def apply(app: App, decision: ApprovalDecision) -> None:
+        api.decide(
+            app,
+            campaign_id,
+            approve=decision.approve,
+            actor=decision.reviewer,
+            note=decision.note or None,
         )
+
+    wait_at_gate(
+        campaign_id, state=S.FEASIBILITY, form=ApprovalDecision, key="approval", apply=apply
+    )
 
 
 @flow(name="campaign", log_prints=True)

@@ -10,18 +10,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import get_client, task
-from prefect.context import FlowRunContext
-from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import pause_flow_run
+from prefect import task
 from prefect.input import RunInput
-from prefect.states import Running
 
 from campaigns import services
 from campaigns.errors import ValidationError
 from campaigns.model import CampaignState as S
 from flows import api
-from flows.bootstrap import bootstrap
+from flows.bootstrap import App, bootstrap
+from flows.gates import wait_at_gate
 
 
 def _now() -> datetime:
@@ -73,46 +70,18 @@ class GoNoGoDecision(RunInput):
 
 
 def wait_for_go(campaign_id: int) -> None:
-    """Pause the run until a person says go or no-go (Prefect UI, CLI or API).
+    """Pause the run until a person says go or no-go (Prefect UI, CLI or API)."""
 
-    Each pause lasts one round; when it times out the run is set running again and pauses
-    anew, so a campaign under review never fails by Prefect's pause timeout.
-    """
-    app = bootstrap()
-    ctx = FlowRunContext.get()
-    assert ctx is not None and ctx.flow_run is not None
-    run_id = ctx.flow_run.id
-    services.attach_flow_run(
-        uow=app.uow(), campaign_id=campaign_id, flow_run_id=str(run_id), now=_now()
-    )
-    rounds = 0
-    try:
-        while services.get_campaign(uow=app.uow(), campaign_id=campaign_id).state is S.TRIAL_REVIEW:
-            rounds += 1
-            try:
-                decision = pause_flow_run(
-                    wait_for_input=GoNoGoDecision,
-                    timeout=app.settings.approval_round_seconds,
-                    poll_interval=app.settings.approval_poll_seconds,
-                    key=f"trial-{campaign_id}-{rounds}",
-                )
-            except FlowPauseTimeout:
-                with get_client(sync_client=True) as client:
-                    client.set_flow_run_state(run_id, Running(), force=True)
-                continue
-            current = services.get_campaign(uow=app.uow(), campaign_id=campaign_id)
-            if current.state is S.TRIAL_REVIEW:  # decided in the Prefect UI form
-                try:
-                    api.decide_trial(
-                        app,
-                        campaign_id,
-                        go=decision.go,
-                        actor=decision.reviewer,
-                        note=decision.note or None,
-                    )
-                except ValidationError as exc:  # a no-go without a note: ask again
-                    print(f"campaign {campaign_id}: {exc}")
-    finally:
-        services.attach_flow_run(
-            uow=app.uow(), campaign_id=campaign_id, flow_run_id=None, now=_now()
-        )
+    def apply(app: App, decision: GoNoGoDecision) -> None:
+        try:
+            api.decide_trial(
+                app,
+                campaign_id,
+                go=decision.go,
+                actor=decision.reviewer,
+                note=decision.note or None,
+            )
+        except ValidationError as exc:  # a no-go without a note: ask again
+            print(f"campaign {campaign_id}: {exc}")
+
+    wait_at_gate(campaign_id, state=S.TRIAL_REVIEW, form=GoNoGoDecision, key="trial", apply=apply)

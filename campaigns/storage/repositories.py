@@ -75,8 +75,7 @@ def _update_from_values(
     try:
         for columns, group in groups.items():
             names = [key, *columns]
-            types = [table.c[n].type.compile(dialect=bind.dialect) for n in names]
-            processors = [table.c[n].type.bind_processor(bind.dialect) for n in names]
+            types, processors = _sql_types(table, names, bind.dialect)
             temp = f"_bulk_{table.name}_{zlib.crc32(' '.join(names).encode()):08x}"
             # COPY parses a thousand rows in a fraction of what a VALUES list costs.
             cursor.execute(
@@ -96,6 +95,16 @@ def _update_from_values(
     finally:
         cursor.close()
     return True
+
+
+def _sql_types(table: Table, names: Sequence[str], dialect: Any) -> tuple[list[str], list[Any]]:
+    """Per column: its type in SQL, and the function that turns a value into a parameter
+    (None: as it is); for statements written out by hand."""
+    columns = [table.c[n] for n in names]
+    return (
+        [c.type.compile(dialect=dialect) for c in columns],
+        [c.type.bind_processor(dialect) for c in columns],
+    )
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -893,16 +902,9 @@ class SqlAlchemyAttemptRepository:
         written = set(
             self.session.execute(statement.returning(table.c.idempotency_key), fresh).scalars()
         )
-        existing: dict[str, Disposition | None] = {}
-        stored = [r["idempotency_key"] for r in fresh if r["idempotency_key"] not in written]
-        for part in _chunks(stored):
-            for key, disposition in self.session.execute(
-                select(table.c.idempotency_key, table.c.disposition).where(
-                    table.c.idempotency_key.in_(part)
-                )
-            ):
-                existing[key] = disposition
-        return existing
+        return self._dispositions(
+            [r["idempotency_key"] for r in fresh if r["idempotency_key"] not in written]
+        )
 
     def begin_held(
         self,
@@ -935,8 +937,7 @@ class SqlAlchemyAttemptRepository:
         table = cast(Table, orm.CallAttempt.__table__)
         names = ["idempotency_key", "campaign_id", "contact_id", "e164"]
         names += ["agent_id", "attempt_no", "phase", "dialed_at"]
-        types = [table.c[n].type.compile(dialect=bind.dialect) for n in names]
-        processors = [table.c[n].type.bind_processor(bind.dialect) for n in names]
+        types, processors = _sql_types(table, names, bind.dialect)
         template = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
         cursor = self.session.connection().connection.cursor()
         try:
@@ -991,34 +992,32 @@ class SqlAlchemyAttemptRepository:
                     barred.add(value)
         finally:
             cursor.close()
+        existing = self._dispositions(
+            [
+                r["idempotency_key"]
+                for r in rows
+                if r["contact_id"] in held
+                and r["e164"] not in barred
+                and r["idempotency_key"] not in written
+            ]
+        )
+        return held, barred, existing
+
+    def _dispositions(self, keys: Sequence[str]) -> dict[str, Disposition | None]:
+        """The attempts on record among `keys`, with their disposition (None: unfinished)."""
+        a = orm.CallAttempt
         existing: dict[str, Disposition | None] = {}
-        stored = [
-            r["idempotency_key"]
-            for r in rows
-            if r["contact_id"] in held
-            and r["e164"] not in barred
-            and r["idempotency_key"] not in written
-        ]
-        for part in _chunks(stored):
+        for part in _chunks(keys):
             for key, disposition in self.session.execute(
-                select(table.c.idempotency_key, table.c.disposition).where(
-                    table.c.idempotency_key.in_(part)
-                )
+                select(a.idempotency_key, a.disposition).where(a.idempotency_key.in_(part))
             ):
                 existing[key] = disposition
-        return held, barred, existing
+        return existing
 
     def _begin_checked(
         self, table: Table, fresh: list[dict[str, Any]]
     ) -> dict[str, Disposition | None]:
-        existing: dict[str, Disposition | None] = {}
-        for part in _chunks([r["idempotency_key"] for r in fresh]):
-            for key, disposition in self.session.execute(
-                select(table.c.idempotency_key, table.c.disposition).where(
-                    table.c.idempotency_key.in_(part)
-                )
-            ):
-                existing[key] = disposition
+        existing = self._dispositions([r["idempotency_key"] for r in fresh])
         new = [r for r in fresh if r["idempotency_key"] not in existing]
         if new:
             self.session.execute(insert(table), new)
