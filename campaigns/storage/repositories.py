@@ -123,6 +123,36 @@ def _copy_text(value: Any) -> str:
     return str(value)
 
 
+_HELD_COLUMNS: tuple[str, ...] = ("idempotency_key", "campaign_id", "contact_id", "e164")
+_HELD_COLUMNS += ("agent_id", "attempt_no", "phase", "dialed_at")
+_BEGIN_HELD = "outbound_begin_held_v1"
+
+
+def _prepare_begin_held(types: Sequence[str]) -> str:
+    """The PREPARE of `begin_held`'s statement: renew the leases, look up do-not-call, and
+    insert the attempts of the contacts still held, given one array per attempt column."""
+    columns = ", ".join(_HELD_COLUMNS)
+    arrays = ", ".join(f"${i}" for i in range(9, 9 + len(types)))
+    return (
+        f"PREPARE {_BEGIN_HELD} (bigint[], text, text, text[], integer, timestamptz, "
+        f"timestamptz, text, {', '.join(f'{t}[]' for t in types)}) AS "
+        "WITH held AS (UPDATE contacts SET claimed_until = $7 "
+        "WHERE id = ANY($1) AND state = $2 AND claimed_by = $3 RETURNING id), "
+        "blocked AS (SELECT DISTINCT e164 FROM dnc_entries WHERE e164 = ANY($4) "
+        "AND (campaign_id IS NULL OR campaign_id = $5) "
+        "AND (expires_at IS NULL OR expires_at > $6)), "
+        f"ins AS (INSERT INTO call_attempts ({columns}, status, counts_as_attempt, "
+        "ring_seconds, talk_seconds, wrap_seconds) "
+        f"SELECT {columns}, $8, false, 0, 0, 0 FROM unnest({arrays}) AS v ({columns}) "
+        "WHERE v.contact_id IN (SELECT id FROM held) "
+        "AND v.e164 NOT IN (SELECT e164 FROM blocked) "
+        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key) "
+        "SELECT 'held', id::text FROM held "
+        "UNION ALL SELECT 'new', idempotency_key FROM ins "
+        "UNION ALL SELECT 'dnc', e164 FROM blocked"
+    )
+
+
 def _contacts() -> Table:
     # Core statements on the table: the hot dialing path skips the ORM's bulk machinery.
     return cast(Table, orm.Contact.__table__)
@@ -935,51 +965,35 @@ class SqlAlchemyAttemptRepository:
             fresh = [r for r in rows if r["contact_id"] in kept and r["e164"] not in stopped]
             return kept, stopped, self.begin_many(fresh)
         table = cast(Table, orm.CallAttempt.__table__)
-        names = ["idempotency_key", "campaign_id", "contact_id", "e164"]
-        names += ["agent_id", "attempt_no", "phase", "dialed_at"]
-        types, processors = _sql_types(table, names, bind.dialect)
-        template = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
-        cursor = self.session.connection().connection.cursor()
+        types, processors = _sql_types(table, _HELD_COLUMNS, bind.dialect)
+        raw = self.session.connection().connection
+        cursor = raw.cursor()
         try:
-            values = b", ".join(
-                cursor.mogrify(
-                    template,
-                    [p(r[n]) if p else r[n] for n, p in zip(names, processors, strict=True)],
-                )
-                for r in rows
+            if _BEGIN_HELD not in raw.info:
+                # Prepared once per connection: the statement runs every dialing round,
+                # and planning it afresh cost more than running it.
+                cursor.execute(_prepare_begin_held(types))
+                raw.info[_BEGIN_HELD] = True
+            columns = [
+                [p(r[n]) if p else r[n] for r in rows]
+                for n, p in zip(_HELD_COLUMNS, processors, strict=True)
+            ]
+            casts = ", ".join(f"%s::{t}[]" for t in types)
+            cursor.execute(
+                f"EXECUTE {_BEGIN_HELD} (%s::bigint[], %s, %s, %s::text[], %s, %s, %s, %s, "
+                f"{casts})",
+                [
+                    ids,
+                    ContactState.DIALING.value,
+                    worker,
+                    numbers,
+                    campaign_id,
+                    now,
+                    until,
+                    orm.ATTEMPT_DIALLED,
+                    *columns,
+                ],
             )
-            columns = ", ".join(names)
-            head = cursor.mogrify(
-                "WITH held AS (UPDATE contacts SET claimed_until = %(until)s "
-                "WHERE id = ANY(%(ids)s) AND state = %(dialing)s AND claimed_by = %(worker)s "
-                "RETURNING id), "
-                "blocked AS (SELECT DISTINCT e164 FROM dnc_entries WHERE e164 = ANY(%(numbers)s) "
-                "AND (campaign_id IS NULL OR campaign_id = %(campaign)s) "
-                "AND (expires_at IS NULL OR expires_at > %(now)s)), "
-                f"ins AS (INSERT INTO call_attempts ({columns}, status, counts_as_attempt, "
-                "ring_seconds, talk_seconds, wrap_seconds) "
-                f"SELECT {columns}, %(dialled)s, false, 0, 0, 0 FROM (VALUES ",
-                {
-                    "until": until,
-                    "ids": ids,
-                    "dialing": ContactState.DIALING.value,
-                    "worker": worker,
-                    "dialled": orm.ATTEMPT_DIALLED,
-                    "numbers": numbers,
-                    "campaign": campaign_id,
-                    "now": now,
-                },
-            )
-            tail = (
-                f") AS v ({columns}) WHERE v.contact_id IN (SELECT id FROM held) "
-                "AND v.e164 NOT IN (SELECT e164 FROM blocked) "
-                "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key) "
-                "SELECT 'held', id::text FROM held "
-                "UNION ALL SELECT 'new', idempotency_key FROM ins "
-                "UNION ALL SELECT 'dnc', e164 FROM blocked"
-            ).encode()
-            # Fully rendered by mogrify: nothing in it is read as a parameter again.
-            cursor.execute(head + values + tail)
             held: set[int] = set()
             written: set[str] = set()
             barred: set[str] = set()

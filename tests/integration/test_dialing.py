@@ -85,6 +85,13 @@ def test_each_attempt_is_on_record_before_its_call_is_placed(app: App) -> None:
     bridged = [r for r in rows if r.bridged_at is not None]
     assert bridged and all(r.disposition in LIVE_CONTACT for r in bridged)
     assert all(r.cause for r in rows if r.disposition is Disposition.INVALID)
+    # call_attempts has no foreign keys to campaigns or agents (migration 0007): every row
+    # still names its contact's campaign and a known agent.
+    with app.engine.connect() as conn:
+        campaign_of = dict(conn.execute(select(orm.Contact.id, orm.Contact.campaign_id)).all())
+        known_agents = set(conn.scalars(select(orm.Agent.id)))
+    assert all(campaign_of[r.contact_id] == r.campaign_id == cid for r in rows)
+    assert {r.agent_id for r in bridged} <= known_agents
 
 
 def test_a_call_left_dialled_by_a_crash_is_closed_not_dialled_again(app: App) -> None:
