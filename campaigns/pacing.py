@@ -36,6 +36,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from operator import mul
 from typing import Any
 
 from campaigns.errors import ConfigurationError
@@ -321,6 +322,7 @@ class _Table:
                 prior = 1 - math.exp(-o / prior_mean)
                 row.append((done + pseudo * prior) / (above + pseudo) if above else prior)
             self.rows.append(row)
+        self.columns = _Columns(self.rows, len(offsets))
 
     def row(self, elapsed: float) -> list[float]:
         return self.rows[self.index(elapsed)]
@@ -328,6 +330,27 @@ class _Table:
     def index(self, elapsed: float) -> int:
         """The row that holds for a call `elapsed` seconds in."""
         return min(len(self.rows) - 1, max(0, int(elapsed / self.step)))
+
+
+class _Columns:
+    """A table of probabilities p by row and horizon, stored by horizon, with p(1 - p)."""
+
+    def __init__(self, rows: Sequence[Sequence[float]], width: int) -> None:
+        self._p = [[row[k] for row in rows] for k in range(width)]
+        self._spread = [[p - p * p for p in column] for column in self._p]
+
+    def sums(
+        self, counts: Sequence[tuple[int, int]], start: Sequence[float], *, spread: bool
+    ) -> list[float]:
+        """Per horizon, start + the sum of count * p (or * p(1 - p)) over (row, count)."""
+        rows = [i for i, _ in counts]
+        weights = [n for _, n in counts]
+        columns = self._spread if spread else self._p
+        # sum() adds floats one by one, as the loop it replaces did; only faster.
+        return [
+            sum(map(mul, weights, map(column.__getitem__, rows)), s)
+            for column, s in zip(columns, start, strict=True)
+        ]
 
 
 def _rows_of(sinces: list[float], table: _Table, now: float) -> Iterator[tuple[int, int]]:
@@ -411,6 +434,7 @@ class Pacer:
         self._t_talk: _Table | None = None
         self._t_wrap: _Table | None = None
         self._t_live: list[list[float]] = []
+        self._live_columns = _Columns([], 0)
 
     # ------------------------------------------------------------------ inputs
 
@@ -603,6 +627,7 @@ class Pacer:
                 due = live.above(a) - live.above(a + h)
                 row.append((due + self._fresh[k]) / (left + 1))
             self._t_live.append(row)
+        self._live_columns = _Columns(self._t_live, len(self._grid))
         self._built_at = self._talk.added + self._wrap.added + self._ages.all.added
 
     # ------------------------------------------------------------------ decisions
@@ -671,27 +696,22 @@ class Pacer:
         talk, wrap = self._t_talk, self._t_wrap
         # Calls in the same row of a table weigh the same: count them per row, so a large
         # center costs the number of distinct rows (tens), not of agents (thousands).
-        busy = [(talk.rows[i], n) for i, n in _rows_of(self._busy["talking"][0], talk, now)]
-        busy += [(wrap.rows[i], n) for i, n in _rows_of(self._busy["wrapping"][0], wrap, now)]
-        table, last = self._t_live, len(self._t_live) - 1
+        talking = list(_rows_of(self._busy["talking"][0], talk, now))
+        wrapping = list(_rows_of(self._busy["wrapping"][0], wrap, now))
+        last = len(self._t_live) - 1
         ringing: Counter[int] = Counter(
             min(last, int((now - c.born) / 0.5)) for c in self._pool.values() if not c.answered
         )
         answered = float(len(self._pool) - ringing.total())
-        supply = [float(idle)] * g
-        demand = [answered] * g
-        var = [0.0] * g
-        for row, count in busy:
-            for k in range(g):
-                p = row[k]
-                supply[k] += count * p
-                var[k] += count * (p - p * p)
-        for i, count in ringing.items():
-            row = table[i]
-            for k in range(g):
-                p = row[k]
-                demand[k] += count * p
-                var[k] += count * (p - p * p)
+        # Per horizon, agents freed and live answers due, with their variances: sums over
+        # the table rows in use, in the order the rows were counted.
+        supply = talk.columns.sums(talking, [float(idle)] * g, spread=False)
+        supply = wrap.columns.sums(wrapping, supply, spread=False)
+        var = talk.columns.sums(talking, [0.0] * g, spread=True)
+        var = wrap.columns.sums(wrapping, var, spread=True)
+        due = list(ringing.items())
+        demand = self._live_columns.sums(due, [answered] * g, spread=False)
+        var = self._live_columns.sums(due, var, spread=True)
         z, best = self.margin, math.inf
         for k in range(g):
             q = self._fresh[k]
