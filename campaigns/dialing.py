@@ -405,6 +405,7 @@ class _Slice:
         self.summary = SliceSummary()
         self._zones: dict[str, tuple[str, ...]] = {}
         self._policies: dict[str, CallPolicy] = {}
+        self._by_prefix: dict[str, CallPolicy] = {}
         # Per claimed number, across campaigns: recent dial times and abandoned times.
         self.history: dict[str, tuple[list[datetime], list[datetime]]] = {}
 
@@ -525,7 +526,13 @@ class _Slice:
 
     def _policy_of(self, number: str) -> CallPolicy:
         """The campaign's policy under the number's rule pack, built once per slice."""
-        return policy_for(number, self.hours, self._policies)
+        # A pack is chosen by country code (at most three digits): "+" and three digits
+        # decide it, so the lookup runs once per prefix, not once per dial.
+        prefix = number[:4]
+        policy = self._by_prefix.get(prefix)
+        if policy is None:
+            policy = self._by_prefix[prefix] = policy_for(number, self.hours, self._policies)
+        return policy
 
     def _history_of(self, number: str) -> tuple[list[datetime], list[datetime]]:
         return self.history.setdefault(number, ([], []))
