@@ -290,6 +290,7 @@ class SimulatedDialer:
 
     def _reset(self) -> None:
         self._t = 0.0
+        self._now: tuple[float, datetime | None] = (0.0, None)
         self._heap: list[tuple[float, int, int, Any]] = []
         self._seq = itertools.count()
         self._outbox: list[DialerEvent] = []
@@ -316,9 +317,15 @@ class SimulatedDialer:
 
     def now(self) -> datetime:
         """Simulated time."""
+        # Asked several times per event and per call: the datetime is made once per instant.
+        t, at = self._now
+        if t == self._t and at is not None:
+            return at
         if self._origin is None:
             raise DialerRejected("start() was not called")
-        return self._origin + timedelta(seconds=self._t)
+        at = self._origin + timedelta(seconds=self._t)
+        self._now = (self._t, at)
+        return at
 
     async def originate(self, calls: Sequence[CallRequest]) -> None:
         """Place calls; duplicates of keys already placed in this session are ignored."""
