@@ -244,7 +244,8 @@ class Contact(Base):
     __tablename__ = "contacts"
     __table_args__ = (
         UniqueConstraint("campaign_id", "row_number"),
-        Index("ix_contacts_due", "campaign_id", "state", "next_attempt_at"),
+        # In the claim's order (due first, then by id), so a claim reads only what it takes.
+        Index("ix_contacts_due", "campaign_id", "state", "next_attempt_at", "id"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))

@@ -10,8 +10,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     Row,
     Table,
+    any_,
     bindparam,
     case,
     func,
@@ -19,8 +22,10 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
+    union_all,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -713,17 +718,32 @@ class SqlAlchemyContactRepository:
         )
         if self.session.get_bind().dialect.name == "postgresql":
             # One statement: pick and lock (skipping rows another worker holds), then mark.
-            picked = (
-                select(t.c.id)
-                .where(*conds)
-                .order_by(*order)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-                .cte("picked")
+            # Each kind of due contact is picked in the due index's own order, so the pick
+            # reads `limit` rows, not every due one; the marking finds them by key.
+            def pick(name: str, *kind: Any) -> Any:
+                return (
+                    select(t.c.id, t.c.next_attempt_at)
+                    .where(*conds[:1], *kind, *conds[2:])
+                    .order_by(*order)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                    .cte(name)
+                )
+
+            ready = pick("ready", t.c.state == ContactState.READY, t.c.next_attempt_at <= now)
+            expired = pick("expired", t.c.state == ContactState.DIALING, _lease_expired(now))
+            both = union_all(select(ready), select(expired)).subquery("due")
+            chosen = (
+                select(both.c.id).order_by(both.c.next_attempt_at, both.c.id).limit(limit)
+            ).subquery("chosen")
+            # An array compared with = ANY: the keys are looked up in the primary key
+            # (IN (subquery) was planned as a hash join over the whole table).
+            keys = sql_cast(
+                select(func.array_agg(chosen.c.id)).scalar_subquery(), ARRAY(BigInteger)
             )
             rows = list(
                 self.session.execute(
-                    update(t).where(t.c.id == picked.c.id).values(claim).returning(*columns)
+                    update(t).where(t.c.id == any_(keys)).values(claim).returning(*columns)
                 )
             )
             # RETURNING keeps no order: due first, as the pick was.
