@@ -65,7 +65,7 @@ def _run(rows: int, database: str | None, out: Any) -> None:
         started = time.perf_counter()
         limits = ListLimits(max_rows=rows + 1, max_bytes=2 << 30)
         lf = open_list(path, limits=limits)
-        today = now.astimezone().date()
+        today = services.branch_today(uow=app.uow(), branch_code="GZ", now=now)
         result = services.submit_request(
             uow=app.uow(),
             draft=CampaignRequestDraft(

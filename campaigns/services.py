@@ -89,6 +89,15 @@ def attach_flow_run(
         uow.commit()
 
 
+def branch_today(*, uow: UnitOfWork, branch_code: str, now: datetime) -> date:
+    """The date at the branch at `now`: the first day a request from it may start."""
+    with uow:
+        branch = uow.catalogue.branch_by_code(branch_code)
+        if branch is None:
+            raise NotFoundError(f"unknown branch {branch_code!r}")
+        return now.astimezone(ZoneInfo(branch.timezone)).date()
+
+
 def get_campaign(*, uow: UnitOfWork, campaign_id: int) -> CampaignRecord:
     """Read one campaign."""
     with uow:

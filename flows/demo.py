@@ -59,7 +59,6 @@ def run_demo(
     out = console or Console()
     t0 = time.perf_counter()
     now = datetime.now(UTC)
-    today = now.astimezone().date()
     with (
         WebhookReceiver() as receiver,
         Progress(
@@ -78,6 +77,8 @@ def run_demo(
         op = seed(app, subscribers=subscribers, now=now, webhook=receiver.url)
         bar.update(step, completed=1)
         step = bar.add_task(f"3/5 branch GZ submits {contacts:,} contacts", total=1)
+        # The branch's own date: after 16:00 UTC it is already tomorrow in Guangzhou.
+        today = services.branch_today(uow=app.uow(), branch_code="GZ", now=now)
         list_path = write_list(app, op, contacts)
         lf = open_list(list_path)
         result = services.submit_request(

@@ -385,3 +385,21 @@ def test_rules_that_look_at_other_campaigns_regions_and_segments(app: App) -> No
     assert CleaningPolicy.from_dict(
         services.get_campaign(uow=app.uow(), campaign_id=second).cleaning_policy
     ).disabled == {ExclusionReason.IN_OTHER_CAMPAIGN}
+
+
+def test_a_branch_today_is_its_own_date_not_the_servers(app: App) -> None:
+    seed_operator(app)
+    late_utc = NOW.replace(hour=17, minute=0)  # 01:00 the next day in Asia/Shanghai
+    today = services.branch_today(uow=app.uow(), branch_code="GZ", now=late_utc)
+    assert today == late_utc.date() + timedelta(days=1)
+    with pytest.raises(ValidationError, match="in the past"):
+        services.submit_request(
+            uow=app.uow(),
+            draft=replace(draft(), window_start=late_utc.date()),
+            rows=[],
+            file_digest="d",
+            list_filename="l.csv",
+            now=late_utc,
+        )
+    with pytest.raises(NotFoundError):
+        services.branch_today(uow=app.uow(), branch_code="XX", now=late_utc)
