@@ -72,6 +72,7 @@ from campaigns.ports import (
     RingingStarted,
     UnitOfWork,
 )
+from campaigns.rollups import Rollup
 from campaigns.rules import RetryPolicy, decide_next_attempt
 
 _FAILED = {
@@ -400,6 +401,7 @@ class _Slice:
         self.claimed: dict[int, DialContact] = {}
         self.attempt_rows: list[dict[str, Any]] = []
         self.contact_updates: list[dict[str, Any]] = []
+        self.rollup = Rollup()
         self.dnc_now: set[str] = set()
         self.hold_until: datetime | None = None
         self.summary = SliceSummary()
@@ -443,6 +445,7 @@ class _Slice:
                 key, dialed_at = orphans[c.id]
                 request = CallRequest(key, c.id, c.e164, c.attempts + 1)
                 lost = self._unplaced(request, now, "outcome lost: the worker stopped")
+                lost = replace(lost, dialed_at=dialed_at)  # rolled up in the hour dialled
                 self.settle(lost, keep_dialed_at=True, lost=True)
             elif c.e164 in blocked:
                 self._exclude(c, ExclusionReason.DO_NOT_CALL)
@@ -462,9 +465,12 @@ class _Slice:
         with self.uow:
             self.uow.attempts.finish_many(self.attempt_rows)
             self.uow.contacts.update_after_attempts(self.contact_updates)
+            # In the same transaction as the outcomes: each attempt is rolled up once.
+            self.uow.rollups.add(self.rollup.campaign_rows(), self.rollup.agent_rows())
             self.uow.commit()
         self.attempt_rows = []
         self.contact_updates = []
+        self.rollup.clear()
 
     def renew(self, now: datetime) -> None:
         """Extend the leases on everything claimed; drop queued contacts another worker took
@@ -587,6 +593,19 @@ class _Slice:
             )
             if keep_dialed_at:
                 del self.attempt_rows[-1]["dialed_at"]
+            self.rollup.add(
+                campaign_id=self.campaign_id,
+                phase=self.phase,
+                disposition=outcome.disposition,
+                counts_as_attempt=step.counts_as_attempt,
+                dialed_at=outcome.dialed_at,
+                agent_id=self.attempt_rows[-1]["agent_id"],
+                answered_at=outcome.answered_at,
+                bridged_at=outcome.bridged_at,
+                ring_seconds=outcome.ring_seconds,
+                talk_seconds=outcome.talk_seconds,
+                wrap_seconds=outcome.wrap_seconds,
+            )
         dials, abandons = self._history_of(c.e164)
         if outcome.disposition is Disposition.ABANDONED:
             abandons.append(outcome.ended_at)

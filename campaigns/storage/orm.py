@@ -320,6 +320,40 @@ class CallAttempt(Base):
     note: Mapped[str | None] = mapped_column(String(200))
 
 
+class AttemptHourly(Base):
+    """Finished attempts of one campaign, UTC hour, phase and disposition (campaigns.rollups).
+
+    Written in the transaction that records the outcomes, so it never counts one twice.
+    """
+
+    __tablename__ = "attempt_hourly"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    phase: Mapped[Phase] = mapped_column(primary_key=True)
+    disposition: Mapped[Disposition] = mapped_column(primary_key=True)
+    calls: Mapped[int]
+    attempts: Mapped[int]
+    ring_seconds: Mapped[float] = mapped_column(Float)
+    talk_seconds: Mapped[float] = mapped_column(Float)
+    wrap_seconds: Mapped[float] = mapped_column(Float)
+    bridged: Mapped[int]
+    bridged_in_time: Mapped[int]
+    wait_seconds: Mapped[float] = mapped_column(Float)
+
+
+class AgentHourly(Base):
+    """Finished attempts of one agent, UTC hour, campaign and disposition."""
+
+    __tablename__ = "agent_hourly"
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    disposition: Mapped[Disposition] = mapped_column(primary_key=True)
+    calls: Mapped[int]
+    talk_seconds: Mapped[float] = mapped_column(Float)
+    wrap_seconds: Mapped[float] = mapped_column(Float)
+
+
 class DncEntry(Base):
     """A do-not-call entry; campaign_id NULL means every campaign."""
 

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from campaigns import rollups
 from campaigns.errors import NotFoundError
 from campaigns.model import (
     CONNECTED,
@@ -1282,6 +1283,57 @@ class SqlAlchemyAttemptRepository:
             .limit(limit)
         )
         return [(str(r.note), int(r.n)) for r in rows]
+
+
+class SqlAlchemyRollupRepository:
+    """Hourly rollups, added to in place (INSERT ... ON CONFLICT DO UPDATE)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(
+        self, campaign_rows: Sequence[dict[str, Any]], agent_rows: Sequence[dict[str, Any]]
+    ) -> None:
+        """Add these sums to the stored ones, creating rows that are new."""
+        self._upsert(orm.AttemptHourly, rollups.CAMPAIGN_KEY, rollups.CAMPAIGN_SUMS, campaign_rows)
+        self._upsert(orm.AgentHourly, rollups.AGENT_KEY, rollups.AGENT_SUMS, agent_rows)
+
+    def _upsert(
+        self,
+        model: type[orm.Base],
+        key: Sequence[str],
+        sums: Sequence[str],
+        rows: Sequence[dict[str, Any]],
+    ) -> None:
+        if not rows:
+            return
+        table = cast(Table, model.__table__)
+        dialect = self.session.get_bind().dialect.name
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key),
+            set_={n: table.c[n] + statement.excluded[n] for n in sums},
+        )
+        # Sorted by key, so two workers adding to the same rows lock them in one order.
+        ordered = sorted(rows, key=lambda r: tuple(str(r[k]) for k in key))
+        for part in _chunks(ordered):
+            self.session.execute(statement, list(part))
+
+    def campaign_hours(self, campaign_id: int) -> list[dict[str, Any]]:
+        """One campaign's rows, by hour."""
+        t = orm.AttemptHourly
+        rows = self.session.execute(
+            select(t.__table__).where(t.campaign_id == campaign_id).order_by(t.hour)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    def agent_hours(self, campaign_id: int) -> list[dict[str, Any]]:
+        """Per agent and hour, one campaign's rows."""
+        t = orm.AgentHourly
+        rows = self.session.execute(
+            select(t.__table__).where(t.campaign_id == campaign_id).order_by(t.hour)
+        )
+        return [dict(r._mapping) for r in rows]
 
 
 class SqlAlchemyReportRepository:

@@ -14,6 +14,7 @@ from campaigns.storage.repositories import (
     SqlAlchemyContactRepository,
     SqlAlchemyDncRepository,
     SqlAlchemyReportRepository,
+    SqlAlchemyRollupRepository,
 )
 from campaigns.storage.setclean import SqlAlchemySetCleaner
 from campaigns.storage.snapshot import SqlAlchemySnapshotSource
@@ -37,6 +38,7 @@ class SqlAlchemyUnitOfWork:
         self.dnc = SqlAlchemyDncRepository(self.session)
         self.attempts = SqlAlchemyAttemptRepository(self.session)
         self.reports = SqlAlchemyReportRepository(self.session)
+        self.rollups = SqlAlchemyRollupRepository(self.session)
         self.audit = SqlAlchemyAuditLog(self.session)
         return self
 

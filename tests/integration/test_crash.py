@@ -96,6 +96,7 @@ def test_kill_9_at_20_random_points_never_dials_a_slot_twice_nor_loses_a_contact
                 orm.CallAttempt.status,
                 orm.CallAttempt.counts_as_attempt,
                 orm.CallAttempt.note,
+                orm.CallAttempt.disposition,
             ).where(orm.CallAttempt.campaign_id == cid)
         ).all()
         contacts = conn.execute(
@@ -127,3 +128,12 @@ def test_kill_9_at_20_random_points_never_dials_a_slot_twice_nor_loses_a_contact
     assert max(slots.values()) == 1
     dialled = {c.id for c in contacts if c.state is ContactState.DONE}
     assert dialled and dialled <= {a.contact_id for a in attempts}
+    # Each finished attempt is in the hourly rollups exactly once, kills or not: they are
+    # written in the transaction that records the outcomes.
+    with app.uow() as uow:
+        hours = uow.rollups.campaign_hours(cid)
+    rolled: Counter[object] = Counter()
+    for h in hours:
+        rolled[h["disposition"]] += h["calls"]
+    assert rolled == Counter(a.disposition for a in attempts)
+    assert sum(h["attempts"] for h in hours) == sum(counted.values())
