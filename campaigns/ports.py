@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeAlias
 
+from campaigns.access import Role
 from campaigns.ledger import CleaningTally
 from campaigns.model import (
     BranchRecord,
@@ -505,6 +506,24 @@ class ReportRepository(Protocol):
     def list_for(self, campaign_id: int) -> list[dict[str, Any]]: ...
 
 
+class UserRepository(Protocol):
+    """Dashboard users."""
+
+    def add(
+        self,
+        *,
+        username: str,
+        password_hash: str,
+        role: Role,
+        branch_id: int | None,
+        pii: bool,
+        now: datetime,
+    ) -> int: ...
+    def find(self, username: str) -> dict[str, Any] | None: ...
+    def all(self) -> list[dict[str, Any]]: ...
+    def set_disabled(self, username: str, disabled: bool) -> bool: ...
+
+
 class AuditLog(Protocol):
     """Append-only audit trail."""
 
@@ -554,6 +573,8 @@ class UnitOfWork(Protocol):
     def reports(self) -> ReportRepository: ...
     @property
     def rollups(self) -> RollupRepository: ...
+    @property
+    def users(self) -> UserRepository: ...
     @property
     def audit(self) -> AuditLog: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Iterable, Iterator
@@ -10,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from campaigns.access import Principal, Role, check_new_user, hash_password, verify_password
 from campaigns.errors import NotFoundError, ValidationError
 from campaigns.fastphone import normalise_fast
 from campaigns.feasibility import FeasibilityInputs, Rates, assess_feasibility, rates_from_history
@@ -938,3 +940,88 @@ def verdict_of(campaign: CampaignRecord) -> Verdict | None:
     if not campaign.feasibility:
         return None
     return Verdict(str(campaign.feasibility["verdict"]))
+
+
+# ------------------------------------------------------------------------------ users
+
+
+def add_user(
+    *,
+    uow: UnitOfWork,
+    username: str,
+    password: str,
+    role: Role,
+    branch_code: str | None = None,
+    pii: bool = False,
+    actor: str,
+    now: datetime,
+) -> int:
+    """Create a dashboard user; ValidationError says what to change."""
+    check_new_user(username, password, role, branch_code)
+    with uow:
+        if uow.users.find(username) is not None:
+            raise ValidationError(f"user {username!r} exists already")
+        branch_id = None
+        if branch_code:
+            branch = uow.catalogue.branch_by_code(branch_code)
+            if branch is None:
+                raise NotFoundError(f"unknown branch {branch_code!r}")
+            branch_id = branch.id
+        user_id = uow.users.add(
+            username=username,
+            password_hash=hash_password(password),
+            role=role,
+            branch_id=branch_id,
+            pii=pii,
+            now=now,
+        )
+        uow.audit.append(
+            actor=actor,
+            entity="user",
+            entity_id=user_id,
+            action="user_added",
+            at=now,
+            detail={"username": username, "role": role.value, "branch": branch_code, "pii": pii},
+        )
+        uow.commit()
+        return user_id
+
+
+def authenticate(*, uow: UnitOfWork, username: str, password: str) -> Principal | None:
+    """The principal for a correct name and password of an enabled user, else None."""
+    with uow:
+        user = uow.users.find(username)
+    # A wrong name costs a hash like a wrong password, so names cannot be probed by timing.
+    stored = user["password_hash"] if user else _dummy_hash()
+    if not verify_password(password, stored) or user is None or user["disabled"]:
+        return None
+    return Principal(user["username"], Role(user["role"]), user["branch_code"], user["pii"])
+
+
+def set_user_disabled(
+    *, uow: UnitOfWork, username: str, disabled: bool, actor: str, now: datetime
+) -> None:
+    """Disable (or enable again) a user; NotFoundError if there is none."""
+    with uow:
+        if not uow.users.set_disabled(username, disabled):
+            raise NotFoundError(f"no user {username!r}")
+        uow.audit.append(
+            actor=actor,
+            entity="user",
+            entity_id=None,
+            action="user_disabled" if disabled else "user_enabled",
+            at=now,
+            detail={"username": username},
+        )
+        uow.commit()
+
+
+def list_users(*, uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Every user without its password hash."""
+    with uow:
+        return [{k: v for k, v in u.items() if k != "password_hash"} for u in uow.users.all()]
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password("not a password", salt=b"0" * 16)

@@ -27,11 +27,13 @@ _WAIT_LABELS = {
 }
 
 
-def campaign_list(*, uow: UnitOfWork) -> list[dict[str, Any]]:
-    """Every campaign with its headline figures, newest first."""
+def campaign_list(*, uow: UnitOfWork, branch: str | None = None) -> list[dict[str, Any]]:
+    """Every campaign (or one branch's) with its headline figures, newest first."""
     with uow:
         out = []
         for c in uow.campaigns.all():
+            if branch is not None and c.branch_code != branch:
+                continue
             by, dialled, _ = uow.attempts.counts(c.id)
             out.append(
                 {

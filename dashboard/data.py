@@ -17,9 +17,9 @@ def app() -> App:
 
 
 @st.cache_data(ttl=15)
-def campaign_list() -> list[dict[str, Any]]:
-    """Campaign headlines."""
-    return views.campaign_list(uow=app().uow())
+def campaign_list(branch: str | None = None) -> list[dict[str, Any]]:
+    """Campaign headlines; only one branch's when `branch` is given."""
+    return views.campaign_list(uow=app().uow(), branch=branch)
 
 
 @st.cache_data(ttl=15)

@@ -31,6 +31,7 @@ EPILOG = """examples:
   outbound serve                             run campaign flows from a Prefect deployment
   outbound status 1                          where campaign 1 stands
   outbound report 1                          its daily feedback reports
+  outbound users add li --role staff         a dashboard user (asks for the password)
   outbound dashboard                         open the manager dashboard
 
 settings come from OUTBOUND_* environment variables (or a .env file):
@@ -701,6 +702,69 @@ def cmd_branch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from campaigns import services
+    from campaigns.access import Role
+
+    app = _app(args)
+    if args.action == "add":
+        if not args.name or not args.role:
+            from campaigns.errors import ValidationError
+
+            raise ValidationError("users add needs a NAME and --role")
+        password = _read_password(args.password_stdin)
+        services.add_user(
+            uow=app.uow(),
+            username=args.name,
+            password=password,
+            role=Role(args.role.upper()),
+            branch_code=args.branch,
+            pii=args.pii,
+            actor=args.by,
+            now=_now(),
+        )
+        _console().print(f"user {args.name} added ({args.role.upper()})")
+    elif args.action in ("disable", "enable"):
+        if not args.name:
+            from campaigns.errors import ValidationError
+
+            raise ValidationError(f"users {args.action} needs a NAME")
+        services.set_user_disabled(
+            uow=app.uow(),
+            username=args.name,
+            disabled=args.action == "disable",
+            actor=args.by,
+            now=_now(),
+        )
+        _console().print(f"user {args.name} {args.action}d")
+    table = Table(title="Dashboard users")
+    for col in ("user", "role", "branch", "PII", "state"):
+        table.add_column(col)
+    for u in services.list_users(uow=app.uow()):
+        state = "disabled" if u["disabled"] else "active"
+        table.add_row(
+            u["username"], u["role"], u["branch_code"] or "all", "yes" if u["pii"] else "no", state
+        )
+    _console().print(table)
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    """A new password: one line of stdin, or asked twice at the terminal."""
+    import getpass
+
+    from campaigns.errors import ValidationError
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise ValidationError("the two passwords differ; nothing was saved")
+    return first
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     script = Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py"
     env = dict(os.environ)
@@ -877,6 +941,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quota", type=int, help="monthly quota of contacts")
     p.add_argument("--no-quota", action="store_true", help="remove the monthly quota")
     p.add_argument("--webhook", help="feedback webhook URL ('' to remove)")
+    p.add_argument("--by", default="admin")
+
+    p = add("users", "list, add, disable or enable dashboard users and their roles", cmd_users)
+    p.add_argument(
+        "action", nargs="?", choices=["list", "add", "disable", "enable"], default="list"
+    )
+    p.add_argument("name", nargs="?", help="user name, e.g. gz-marketing")
+    p.add_argument(
+        "--role",
+        choices=["branch", "staff", "manager", "admin"],
+        help="branch: its own branch only; staff: operates campaigns; manager: reads all",
+    )
+    p.add_argument("--branch", help="the branch code of a branch user, e.g. GZ")
+    p.add_argument("--pii", action="store_true", help="may see full phone numbers")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
+    )
     p.add_argument("--by", default="admin")
 
     p = add(

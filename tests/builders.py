@@ -8,9 +8,11 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from campaigns import services
+from campaigns.access import Principal, Role
 from campaigns.intake import ListRow
 from campaigns.model import CampaignRequestDraft, SubscriberStatus
 from campaigns.storage.bulk import load_operator, load_reference
@@ -168,3 +170,15 @@ def outbound(app: App, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=180,
         check=False,
     )
+
+
+STAFF = Principal("staff", Role.STAFF)
+GZ_USER = Principal("gz", Role.BRANCH, "GZ")
+SZ_USER = Principal("sz", Role.BRANCH, "SZ")
+MANAGER = Principal("boss", Role.MANAGER)
+
+
+def signed_in(at: Any, user: Principal = STAFF) -> Any:
+    """A streamlit AppTest with `user` signed in (dashboard.auth keeps it in the session)."""
+    at.session_state["principal"] = user
+    return at

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from campaigns.access import Role
 from campaigns.model import (
     CampaignState,
     ContactState,
@@ -91,6 +92,7 @@ class Base(DeclarativeBase):
         Disposition: _enum(Disposition),
         ExclusionReason: _enum(ExclusionReason),
         Phase: _enum(Phase),
+        Role: _enum(Role),
         SubscriberStatus: _enum(SubscriberStatus),
     }
 
@@ -380,6 +382,20 @@ class DailyReport(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None]
     file_path: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+
+
+class User(Base):
+    """Someone who signs in to the dashboard (campaigns.access)."""
+
+    __tablename__ = "users"
+    id: Mapped[intpk]
+    username: Mapped[str64] = mapped_column(unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role]
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"))
+    pii: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
 
 

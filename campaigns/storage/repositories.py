@@ -31,6 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from campaigns import rollups
+from campaigns.access import Role
 from campaigns.errors import NotFoundError
 from campaigns.model import (
     CONNECTED,
@@ -1413,6 +1414,70 @@ class SqlAlchemyReportRepository:
             }
             for r in rows
         ]
+
+
+class SqlAlchemyUserRepository:
+    """Dashboard users, with their branch's code."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(
+        self,
+        *,
+        username: str,
+        password_hash: str,
+        role: Role,
+        branch_id: int | None,
+        pii: bool,
+        now: datetime,
+    ) -> int:
+        """Store a new user; its id."""
+        user = orm.User(
+            username=username,
+            password_hash=password_hash,
+            role=role,
+            branch_id=branch_id,
+            pii=pii,
+            disabled=False,
+            created_at=now,
+        )
+        self.session.add(user)
+        self.session.flush()
+        return user.id
+
+    def _select(self) -> Any:
+        u, b = orm.User, orm.Branch
+        return (
+            select(
+                u.id,
+                u.username,
+                u.password_hash,
+                u.role,
+                u.pii,
+                u.disabled,
+                u.created_at,
+                b.code.label("branch_code"),
+            )
+            .outerjoin(b, b.id == u.branch_id)
+            .order_by(u.username)
+        )
+
+    def find(self, username: str) -> dict[str, Any] | None:
+        """One user by name, or None."""
+        row = self.session.execute(self._select().where(orm.User.username == username)).first()
+        return dict(row._mapping) if row else None
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every user, by name."""
+        return [dict(r._mapping) for r in self.session.execute(self._select())]
+
+    def set_disabled(self, username: str, disabled: bool) -> bool:
+        """Disable or enable a user; False if there is none by that name."""
+        done = self.session.execute(
+            update(orm.User).where(orm.User.username == username).values(disabled=disabled)
+        )
+        return bool(cast(Any, done).rowcount)
 
 
 class SqlAlchemyAuditLog:

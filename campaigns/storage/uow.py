@@ -15,6 +15,7 @@ from campaigns.storage.repositories import (
     SqlAlchemyDncRepository,
     SqlAlchemyReportRepository,
     SqlAlchemyRollupRepository,
+    SqlAlchemyUserRepository,
 )
 from campaigns.storage.setclean import SqlAlchemySetCleaner
 from campaigns.storage.snapshot import SqlAlchemySnapshotSource
@@ -39,6 +40,7 @@ class SqlAlchemyUnitOfWork:
         self.attempts = SqlAlchemyAttemptRepository(self.session)
         self.reports = SqlAlchemyReportRepository(self.session)
         self.rollups = SqlAlchemyRollupRepository(self.session)
+        self.users = SqlAlchemyUserRepository(self.session)
         self.audit = SqlAlchemyAuditLog(self.session)
         return self
 

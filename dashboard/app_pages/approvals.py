@@ -5,16 +5,17 @@ from __future__ import annotations
 import streamlit as st
 
 from campaigns.errors import UserError
-from dashboard import data
+from dashboard import auth, data
 from flows import api
 
+user = auth.require(approve=True)
 st.title("Requests & approvals 需求审批")
 waiting = data.pending_approvals()
 if not waiting:
     st.info("No request is waiting for a decision.")
     st.stop()
 
-reviewer = st.text_input("Reviewer 审核人", value="center-staff")
+reviewer = user.username  # the audit trail names the signed-in user
 for item in waiting:
     report = item["feasibility"] or {}
     header = (

@@ -6,9 +6,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import auth, data
 
-rows = data.campaign_list()
+user = auth.require()
+# A branch user's list holds only its own campaigns, so a ?campaign= of another branch's
+# is not among the choices and falls back to the first.
+rows = data.campaign_list(user.branch_scope)
 st.title("Campaign detail 活动详情")
 if not rows:
     st.info("No campaigns yet. Run `outbound demo` first.")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import auth, data
 
+user = auth.require()
 st.title("Campaigns 外呼活动")
-rows = data.campaign_list()
+rows = data.campaign_list(user.branch_scope)
 if not rows:
     st.info("No campaigns yet. Run `outbound demo`, or submit one with `outbound submit`.")
     st.stop()

@@ -9,17 +9,23 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from campaigns.access import Role
 from campaigns.errors import ConfigurationError, UserError
-from dashboard import data
+from dashboard import auth, data
 from flows import api
 
+user = auth.require()
+if user.role is Role.MANAGER:
+    st.error("Managers read the dashboard; branches and center staff submit requests.")
+    st.stop()
 st.title("Submit a request 提交外呼需求")
 cat = data.catalogue()
 if not cat["branches"]:
     st.info("No branches yet. Run `outbound demo` to load a synthetic operator.")
     st.stop()
 
-branches = {b["code"]: b for b in cat["branches"]}
+# A branch user submits for its own branch only.
+branches = {b["code"]: b for b in cat["branches"] if user.can_submit(b["code"])}
 # Offers that have a script come first: only they can pass feasibility.
 offers = {o["code"]: o for o in sorted(cat["offers"], key=lambda o: not o["script"])}
 today = date.today()
@@ -81,7 +87,7 @@ if submitted:
                     data.app(),
                     fields,
                     path,
-                    submitted_by=f"branch:{branch}",
+                    submitted_by=user.username,
                     phone_column=phone_column or None,
                     list_name=upload.name,
                 )

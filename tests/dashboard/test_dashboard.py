@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from builders import NOW, TODAY, ready_campaign, seed_operator
+from builders import NOW, TODAY, ready_campaign, seed_operator, signed_in
 from streamlit.testing.v1 import AppTest
 
 from campaigns import reporting, services, views
@@ -53,7 +53,9 @@ def dialled(sqlite_app: App) -> Iterator[int]:
 
 
 def test_overview_lists_the_campaign(dialled: int, sqlite_app: App) -> None:
-    at = AppTest.from_file(str(ROOT / "app_pages" / "overview.py"), default_timeout=30).run()
+    at = signed_in(
+        AppTest.from_file(str(ROOT / "app_pages" / "overview.py"), default_timeout=30)
+    ).run()
     assert not at.exception
     expected = views.campaign_list(uow=sqlite_app.uow())[0]
     metrics = {m.label: m.value for m in at.metric}
@@ -64,7 +66,9 @@ def test_overview_lists_the_campaign(dialled: int, sqlite_app: App) -> None:
 
 
 def test_campaign_page_shows_funnel_and_trend(dialled: int, sqlite_app: App) -> None:
-    at = AppTest.from_file(str(ROOT / "app_pages" / "campaign_detail.py"), default_timeout=30)
+    at = signed_in(
+        AppTest.from_file(str(ROOT / "app_pages" / "campaign_detail.py"), default_timeout=30)
+    )
     at.query_params["campaign"] = str(dialled)
     at.run()
     assert not at.exception
@@ -83,7 +87,7 @@ def test_campaign_page_shows_funnel_and_trend(dialled: int, sqlite_app: App) -> 
 
 
 def test_navigation_app_runs(dialled: int) -> None:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30).run()
+    at = signed_in(AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30)).run()
     assert not at.exception
     assert at.title[0].value == "Campaigns 外呼活动"
     at.switch_page("app_pages/campaign_detail.py").run()

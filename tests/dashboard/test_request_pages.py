@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from builders import Fates, real_today, seed_operator
+from builders import GZ_USER, Fates, real_today, seed_operator, signed_in
 from streamlit.testing.v1 import AppTest
 
 from campaigns import services
@@ -63,7 +63,8 @@ def _submit_button(at: AppTest) -> None:
 
 def test_branch_submits_a_gbk_list_and_sees_the_report(operator: tuple) -> None:
     app, fates, _ = operator
-    at = AppTest.from_file(str(PAGES / "submit_request.py"), default_timeout=60).run()
+    page = AppTest.from_file(str(PAGES / "submit_request.py"), default_timeout=60)
+    at = signed_in(page, GZ_USER).run()
     assert not at.exception
     _submit_button(_fill(at, _gbk_list(fates)))
     assert not at.exception
@@ -74,28 +75,28 @@ def test_branch_submits_a_gbk_list_and_sees_the_report(operator: tuple) -> None:
     verdict = (at.success[1:] or at.warning)[0].value
     assert "Feasibility of campaign 1" in verdict
     c = services.get_campaign(uow=app.uow(), campaign_id=1)
-    assert c.state is CampaignState.FEASIBILITY and c.submitted_by == "branch:GZ"
+    assert c.state is CampaignState.FEASIBILITY and c.submitted_by == "gz"
     assert c.feasibility is not None and c.feasibility["cleaning_preview"]["kept"] == 40
 
 
 def test_branch_sees_what_to_fix(operator: tuple) -> None:
-    at = AppTest.from_file(str(PAGES / "submit_request.py"), default_timeout=60).run()
+    at = signed_in(AppTest.from_file(str(PAGES / "submit_request.py"), default_timeout=60)).run()
     _submit_button(_fill(at, None))
     assert at.error[0].value == "Choose the contact list file first."
     _, fates, _ = operator
-    at = AppTest.from_file(str(PAGES / "submit_request.py"), default_timeout=60).run()
+    at = signed_in(AppTest.from_file(str(PAGES / "submit_request.py"), default_timeout=60)).run()
     _submit_button(_fill(at, "姓名,地址\n张三,广州\n".encode("gbk")))
     assert "no phone column" in at.error[0].value
-    at = AppTest.from_file(str(PAGES / "submit_request.py"), default_timeout=60).run()
+    at = signed_in(AppTest.from_file(str(PAGES / "submit_request.py"), default_timeout=60)).run()
     _submit_button(_fill(at, _gbk_list(fates), goal=0))
     assert "at least 1 activation" in at.error[0].value
 
 
 def test_staff_reject_with_a_note_and_the_branch_hears_of_it(operator: tuple) -> None:
     app, fates, receiver = operator
-    at = AppTest.from_file(str(PAGES / "submit_request.py"), default_timeout=60).run()
+    at = signed_in(AppTest.from_file(str(PAGES / "submit_request.py"), default_timeout=60)).run()
     _submit_button(_fill(at, _gbk_list(fates)))
-    at = AppTest.from_file(str(PAGES / "approvals.py"), default_timeout=60).run()
+    at = signed_in(AppTest.from_file(str(PAGES / "approvals.py"), default_timeout=60)).run()
     assert not at.exception
     assert "#1 " in at.expander[0].label
     [reject] = [b for b in at.button if b.label.startswith("Reject")]
@@ -111,9 +112,9 @@ def test_staff_reject_with_a_note_and_the_branch_hears_of_it(operator: tuple) ->
 
 def test_staff_approve(operator: tuple) -> None:
     app, fates, _ = operator
-    at = AppTest.from_file(str(PAGES / "submit_request.py"), default_timeout=60).run()
+    at = signed_in(AppTest.from_file(str(PAGES / "submit_request.py"), default_timeout=60)).run()
     _submit_button(_fill(at, _gbk_list(fates)))
-    at = AppTest.from_file(str(PAGES / "approvals.py"), default_timeout=60).run()
+    at = signed_in(AppTest.from_file(str(PAGES / "approvals.py"), default_timeout=60)).run()
     at.text_input(key="note-1").set_value("ok")
     [approve] = [b for b in at.button if b.label.startswith("Approve")]
     approve.click().run()
