@@ -11,6 +11,7 @@ from typing import Any, Protocol, Self, TypeAlias
 
 from campaigns.ledger import CleaningTally
 from campaigns.model import (
+    AttemptFact,
     BranchRecord,
     CallingHours,
     CampaignRecord,
@@ -495,6 +496,28 @@ class ReportRepository(Protocol):
     def list_for(self, campaign_id: int) -> list[dict[str, Any]]: ...
 
 
+class ReportQueries(Protocol):
+    """Read-only queries behind the reports (daily feedback, final summary, operations).
+
+    Facts never carry a phone number, so nothing computed from them can leak one.
+    """
+
+    def attempt_facts(
+        self,
+        *,
+        campaign_id: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[AttemptFact]: ...
+    def refusal_counts(
+        self, campaign_id: int, *, start: datetime | None = None, end: datetime | None = None
+    ) -> dict[str, int]: ...
+    def first_dial_at(self, campaign_id: int) -> datetime | None: ...
+    def campaigns_dialled(self, *, start: datetime, end: datetime) -> list[int]: ...
+    def report_id(self, campaign_id: int, day: date) -> int | None: ...
+    def undelivered(self, statuses: Sequence[DeliveryStatus]) -> list[int]: ...
+
+
 class AuditLog(Protocol):
     """Append-only audit trail."""
 
@@ -544,6 +567,8 @@ class UnitOfWork(Protocol):
     def reports(self) -> ReportRepository: ...
     @property
     def audit(self) -> AuditLog: ...
+    @property
+    def analytics(self) -> ReportQueries: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
