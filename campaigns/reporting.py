@@ -274,22 +274,39 @@ def summary_markdown(payload: dict[str, Any]) -> str:
     return exports.markdown(tables, title=f"总结 Final summary · {payload['campaign']}")
 
 
-def deliver_final_summary(
-    *, uow: UnitOfWork, campaign_id: int, sender: FeedbackSender, reports_dir: Path, now: datetime
-) -> tuple[DeliveryStatus, dict[str, Any]]:
-    """Build the final summary, write its files and send it to the branch (audited)."""
-    payload = build_final_summary(uow=uow, campaign_id=campaign_id, now=now)
-    stem = f"campaign-{campaign_id}-summary"
+def write_final_summary(payload: dict[str, Any], reports_dir: Path) -> Path:
+    """Write the summary as JSON, CSV, XLSX and HTML; returns the JSON's path."""
+    stem = f"campaign-{payload['campaign_id']}-summary"
     reports_dir.mkdir(parents=True, exist_ok=True)
-    (reports_dir / f"{stem}.json").write_text(
-        json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
+    path = reports_dir / f"{stem}.json"
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
     exports.write_all(
         exports.summary_tables(payload, chinese=_chinese(payload)),
         reports_dir,
         stem,
         title=f"总结 Final summary · {payload['campaign']}",
     )
+    return path
+
+
+def summary_delivered(*, uow: UnitOfWork, campaign_id: int) -> bool:
+    """Whether the branch already received the campaign's final summary."""
+    with uow:
+        trail = uow.audit.for_entity("campaign", campaign_id)
+    return any(
+        e["action"] == "branch_notified"
+        and (e["detail"] or {}).get("about") == "final summary"
+        and (e["detail"] or {}).get("status") == DeliveryStatus.DELIVERED.value
+        for e in trail
+    )
+
+
+def deliver_final_summary(
+    *, uow: UnitOfWork, campaign_id: int, sender: FeedbackSender, reports_dir: Path, now: datetime
+) -> tuple[DeliveryStatus, dict[str, Any]]:
+    """Build the final summary, write its files and send it to the branch (audited)."""
+    payload = build_final_summary(uow=uow, campaign_id=campaign_id, now=now)
+    write_final_summary(payload, reports_dir)
     with uow:
         campaign = uow.campaigns.get(campaign_id)
     status = _notify_branch(
