@@ -4,6 +4,7 @@ recommendations drawn from those figures. Pure functions over attempt facts."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -154,14 +155,26 @@ def _hour_bands(by_hour: Sequence[Cell], width: int, min_attempts: int) -> list[
     ]
 
 
+def _z(successes_a: int, n_a: int, successes_b: int, n_b: int) -> float:
+    """Two-proportion z statistic: how many standard errors apart two rates are."""
+    pooled = (successes_a + successes_b) / (n_a + n_b)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
+    return abs(successes_a / n_a - successes_b / n_b) / se if se else 0.0
+
+
 def _spread(cells: Sequence[Cell], what: str, zh: str, min_rpc: int) -> list[str]:
-    """Best against worst conversion per RPC among groups with enough RPC."""
+    """Best against worst conversion per RPC, among groups with enough RPC, when the gap is
+    both large (1.2×) and not chance (two standard errors)."""
     sized = [c for c in cells if c.right_party >= min_rpc]
     if len(sized) < 2:
         return []
     best = max(sized, key=lambda c: (c.conversion_per_rpc, c.key))
     worst = min(sized, key=lambda c: (c.conversion_per_rpc, c.key))
-    if worst.conversion_per_rpc == 0 or best.conversion_per_rpc / worst.conversion_per_rpc >= 1.5:
+    large = worst.conversion_per_rpc == 0 or (
+        best.conversion_per_rpc / worst.conversion_per_rpc >= 1.2
+    )
+    z = _z(best.successes, best.right_party, worst.successes, worst.right_party)
+    if best.conversion_per_rpc > 0 and large and z >= 2:
         return [
             f"{what} {best.key} converted {best.conversion_per_rpc:.1%} of RPC against "
             f"{worst.conversion_per_rpc:.1%} for {worst.key}. "
@@ -189,7 +202,7 @@ def recommendations(
     out = _hour_bands(by_hour, 2, min_attempts)
     out += _spread(by_segment, "Segment", "客户群", min_rpc)
     out += _spread(by_script, "Script version", "脚本版本", min_rpc)
-    out += _spread(by_agent, "Agent", "坐席", min_rpc)
+    out += _spread([c for c in by_agent if c.key != NO_AGENT], "Agent", "坐席", min_rpc)
     phases = {c.key: c for c in by_phase}
     trial, live = phases.get(Phase.TRIAL.value), phases.get(Phase.LIVE.value)
     if (
@@ -218,6 +231,12 @@ def recommendations(
         out.append(
             f"Goal missed by {goal - successes:,} activations; at {per_record:.1%} per record "
             f"the next campaign needs {more}. 未完成目标，差 {goal - successes:,} 个。"
+        )
+    if not out:
+        out.append(
+            "No hour, segment, script version or agent stood out from the others, and the goal "
+            "was met: the same plan can be reused. "
+            "各时段、客户群、脚本与坐席无显著差异，目标已完成。"
         )
     return out
 

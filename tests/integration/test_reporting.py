@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from campaigns import reporting, services
 from campaigns.dialing import run_slice
-from campaigns.model import CampaignState, DeliveryStatus, Phase
+from campaigns.model import BranchRecord, CampaignState, DeliveryStatus, Phase
 from campaigns.model import Disposition as D
 from campaigns.operations import PeriodKind
 from campaigns.storage import orm
@@ -411,3 +411,22 @@ def test_no_full_number_in_any_report_export_or_log(
     assert receiver.received and "daily_feedback" in texts["received"]
     for name, text in texts.items():
         assert FULL_NUMBER.search(text) is None, f"a full phone number in {name}"
+
+
+def test_one_daily_feedback_deployment_per_branch_at_17_in_its_zone() -> None:
+    from flows.feedback_flow import feedback_deployments
+
+    def branch(code: str, zone: str) -> BranchRecord:
+        return BranchRecord(1, code, code, zone, "CN", None, None)
+
+    deployments = feedback_deployments(
+        [branch("GZ", "Asia/Shanghai"), branch("NY", "America/New_York")]
+    )
+    assert [d.name for d in deployments] == ["branch-gz", "branch-ny"]
+    assert [d.parameters for d in deployments] == [{"branch_code": "GZ"}, {"branch_code": "NY"}]
+    schedules = [d.schedules[0].schedule for d in deployments]  # type: ignore[index]
+    assert [(s.cron, s.timezone) for s in schedules] == [
+        ("0 17 * * *", "Asia/Shanghai"),
+        ("0 17 * * *", "America/New_York"),
+    ]
+    assert all(d.entrypoint == "flows.feedback_flow.daily_feedback" for d in deployments)

@@ -195,7 +195,7 @@ def test_recommendations_name_the_figures() -> None:
     assert out[0].startswith("Contact rate was 2.0× higher 18:00–20:00")
     assert "(40% vs 20%)" in out[0]
     assert out[1].startswith("Segment family converted 20.0% of RPC against 5.0% for youth")
-    # One script version and agents 10% vs 7.5% (below 1.5×) give nothing to say.
+    # One script version, and agents 10% vs 7.5% of 40 RPC (could be chance): nothing to say.
     assert not any(r.startswith(("Script", "Agent")) for r in out)
     assert any(
         "Live conversion (10.0% of RPC) fell well below the trial's (20.0%)" in r for r in out
@@ -305,3 +305,25 @@ def test_exports_are_excel_friendly_and_self_contained(tmp_path: Path) -> None:
     assert exports.label("attempts", False) == "attempts"
     assert exports.cell("satisfaction", None) == "not recorded 未记录"
     assert exports.cell("connect_rate", 0.8333) == "83.3%"
+
+
+def test_recommendations_need_a_gap_that_is_not_chance() -> None:
+    def advice(a: Cell, b: Cell) -> list[str]:
+        return recommendations(
+            by_hour=[],
+            by_segment=[a, b],
+            by_script=[],
+            by_agent=[Cell("(no agent)", 500, 10, 0, 0, 500)],
+            by_phase=[],
+            refusals=[],
+            goal=1,
+            successes=1,
+            records=1,
+        )
+
+    # 9.2% of 3,026 against 7.5% of 2,998: 1.23× and z = 2.4.
+    big = advice(Cell("business", 0, 0, 3026, 278, 0), Cell("senior", 0, 0, 2998, 224, 0))
+    assert big[0].startswith("Segment business converted 9.2% of RPC against 7.5% for senior")
+    # The same rates on 300 RPC each: z = 0.8, so it may be chance.
+    small = advice(Cell("business", 0, 0, 300, 28, 0), Cell("senior", 0, 0, 300, 22, 0))
+    assert small[0].startswith("No hour, segment, script version or agent stood out")
