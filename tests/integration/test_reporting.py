@@ -382,7 +382,18 @@ def test_no_full_number_in_any_report_export_or_log(
                     == 0
                 )
                 assert main([*db, "report", "summary", str(campaign)]) == 0
-                assert main([*db, "report", str(campaign)]) == 0
+                assert main([*db, "report", str(campaign)]) == 0  # the older spelling
+                resend = [
+                    "report",
+                    "resend",
+                    "--campaign",
+                    str(campaign),
+                    "--date",
+                    TODAY.isoformat(),
+                ]
+                assert main([*db, *resend]) == 0
+                assert main([*db, "report", "resend", "--failed"]) == 0
+                assert main([*db, "report", "summary", str(campaign)]) == 0  # not sent twice
             for period in ("day", "week", "month"):
                 assert (
                     main([*db, "report", "ops", "--period", period, "--date", TODAY.isoformat()])
@@ -394,7 +405,12 @@ def test_no_full_number_in_any_report_export_or_log(
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-    texts = {"stdout": capsys.readouterr().out, "log": caplog.text}
+    stdout = capsys.readouterr().out
+    assert "nothing to resend" in stdout and "already delivered" in stdout
+    kinds = [m["json"]["type"] for m in receiver.received]
+    assert sorted(kinds) == ["daily_feedback", "final_summary"]
+    assert receiver.duplicates == [f"{cid}:{TODAY.isoformat()}"]
+    texts = {"stdout": stdout, "log": caplog.text}
     texts["received"] = "".join(r["body"].decode() for r in receiver.received)
     written = sorted(tmp_path.iterdir())
     assert {p.suffix for p in written} == {".json", ".csv", ".xlsx", ".html"}
