@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import html
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -347,10 +348,16 @@ def markdown(tables: Sequence[Table], *, title: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_all(tables: Sequence[Table], directory: Path, stem: str, *, title: str) -> list[Path]:
-    """CSV, XLSX and HTML of one report, named `stem.*` in `directory`."""
+def write_all(
+    payload: dict[str, Any], tables: Sequence[Table], directory: Path, stem: str, *, title: str
+) -> list[Path]:
+    """JSON (the payload), CSV, XLSX and HTML (the tables) of one report, named `stem.*` in
+    `directory`; the JSON's path comes first."""
     directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{stem}.json"
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
     return [
+        path,
         write_csv(tables, directory / f"{stem}.csv"),
         write_xlsx(tables, directory / f"{stem}.xlsx"),
         write_html(tables, directory / f"{stem}.html", title=title),

@@ -3,7 +3,6 @@ operations reports: build, store, write masked, deliver."""
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -161,17 +160,13 @@ def daily_markdown(payload: dict[str, Any]) -> str:
 def write_report_file(payload: dict[str, Any], reports_dir: Path) -> Path:
     """Write the report as JSON, CSV, XLSX and HTML; returns the JSON's path. Numbers in the
     payload are already masked."""
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"campaign-{payload['campaign_id']}-{payload['date']}"
-    path = reports_dir / f"{stem}.json"
-    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
-    exports.write_all(
+    return exports.write_all(
+        payload,
         exports.daily_tables(payload, chinese=_chinese(payload)),
         reports_dir,
-        stem,
+        f"campaign-{payload['campaign_id']}-{payload['date']}",
         title=f"每日反馈 Daily feedback · {payload['campaign']} · {payload['date']}",
-    )
-    return path
+    )[0]
 
 
 def deliver_report(
@@ -276,17 +271,13 @@ def summary_markdown(payload: dict[str, Any]) -> str:
 
 def write_final_summary(payload: dict[str, Any], reports_dir: Path) -> Path:
     """Write the summary as JSON, CSV, XLSX and HTML; returns the JSON's path."""
-    stem = f"campaign-{payload['campaign_id']}-summary"
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    path = reports_dir / f"{stem}.json"
-    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
-    exports.write_all(
+    return exports.write_all(
+        payload,
         exports.summary_tables(payload, chinese=_chinese(payload)),
         reports_dir,
-        stem,
+        f"campaign-{payload['campaign_id']}-summary",
         title=f"总结 Final summary · {payload['campaign']}",
-    )
-    return path
+    )[0]
 
 
 def summary_delivered(*, uow: UnitOfWork, campaign_id: int) -> bool:
@@ -331,12 +322,13 @@ def build_operations_report(
 
 def write_operations_report(payload: dict[str, Any], reports_dir: Path) -> list[Path]:
     """Write an operations report as JSON, CSV, XLSX and HTML."""
-    stem = f"operations-{payload['period']}-{payload['first_day']}"
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    path = reports_dir / f"{stem}.json"
-    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
-    tables = exports.operations_tables(payload)
-    return [path, *exports.write_all(tables, reports_dir, stem, title=payload["label"])]
+    return exports.write_all(
+        payload,
+        exports.operations_tables(payload),
+        reports_dir,
+        f"operations-{payload['period']}-{payload['first_day']}",
+        title=payload["label"],
+    )
 
 
 def operations_markdown(payload: dict[str, Any]) -> str:

@@ -632,15 +632,11 @@ def cmd_report_resend(args: argparse.Namespace) -> int:
         campaign_id=args.campaign,
         day=_date(args.date, "--date") if args.date else None,
     )
+    from flows.feedback_flow import redeliver
+
     failed = 0
     for report_id in ids:
-        status = reporting.deliver_report(
-            uow=app.uow(),
-            report_id=report_id,
-            sender=app.sender(),
-            reports_dir=app.settings.reports_dir,
-            now=_now(),
-        )
+        status = redeliver(app, report_id)
         failed += status.value == "FAILED"
         print(f"report {report_id}: {status.value}")
     if not ids:

@@ -41,14 +41,18 @@ def deliver_one(
     report_id, payload = reporting.build_daily_report(
         uow=app.uow(), campaign_id=campaign_id, day=day, now=_now()
     )
-    status = reporting.deliver_report(
+    return report_id, payload, redeliver(app, report_id)
+
+
+def redeliver(app: App, report_id: int) -> DeliveryStatus:
+    """Write a stored report's files and send it (again) to its branch."""
+    return reporting.deliver_report(
         uow=app.uow(),
         report_id=report_id,
         sender=app.sender(),
         reports_dir=app.settings.reports_dir,
         now=_now(),
     )
-    return report_id, payload, status
 
 
 def deliver_daily(app: App, *, campaign_ids: Sequence[int], day: date) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -285,8 +286,12 @@ def test_mask_numbers_in_free_text() -> None:
 
 
 def test_exports_are_excel_friendly_and_self_contained(tmp_path: Path) -> None:
-    tables = exports.summary_tables(summary() | {"language": "zh-CN"}, chinese=True)
-    csv_path, xlsx_path, html_path = exports.write_all(tables, tmp_path, "s", title="总结")
+    payload = summary() | {"language": "zh-CN"}
+    tables = exports.summary_tables(payload, chinese=True)
+    json_path, csv_path, xlsx_path, html_path = exports.write_all(
+        payload, tables, tmp_path, "s", title="总结"
+    )
+    assert json.loads(json_path.read_text(encoding="utf-8"))["goal"]["successes"] == 2
     raw = csv_path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
