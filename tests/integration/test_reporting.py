@@ -446,3 +446,17 @@ def test_one_daily_feedback_deployment_per_branch_at_17_in_its_zone() -> None:
         ("0 17 * * *", "America/New_York"),
     ]
     assert all(d.entrypoint == "flows.feedback_flow.daily_feedback" for d in deployments)
+
+
+def test_sender_backs_off_exponentially_with_jitter() -> None:
+    waits: list[float] = []
+    with WebhookReceiver(fail_first=3) as receiver:  # three 503s, then accepted
+        sender = HttpxFeedbackSender(retries=3, backoff=0.01, sleep=waits.append)
+        assert sender.send(receiver.url, {"a": 1}, idempotency_key="k") is None
+    assert len(receiver.received) == 1 and len(waits) == 3
+    # Each wait is the backoff doubled per retry, times a jitter factor in [0.5, 1).
+    for attempt, wait in enumerate(waits):
+        assert 0.01 * 2**attempt * 0.5 <= wait < 0.01 * 2**attempt
+    with WebhookReceiver(fail_first=5) as receiver:
+        sender = HttpxFeedbackSender(retries=2, backoff=0.01, sleep=waits.append)
+        assert sender.send(receiver.url, {"a": 1}, idempotency_key="k") == "HTTP 503"
