@@ -246,6 +246,7 @@ OPS_FIGURES = (
     "transfers_out",
     "satisfaction",
     "conversions",
+    "utilisation",
 )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -55,6 +55,41 @@ class Period:
         return start, end
 
 
+@dataclass(frozen=True, slots=True)
+class ShiftRecord:
+    """One agent's day as imported from the workforce schedule and the ACD."""
+
+    work_id: str
+    day: date
+    scheduled_seconds: int  # 排班时长
+    work_seconds: int  # 工作时长
+    busy_seconds: int  # 示忙时长
+
+    def problem(self) -> str | None:
+        """Why the record cannot be right, or None."""
+        if min(self.scheduled_seconds, self.work_seconds, self.busy_seconds) < 0:
+            return "times cannot be negative"
+        if self.busy_seconds > self.work_seconds:
+            return "busy-flagged time exceeds the time signed in"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftTotals:
+    """An agent's scheduled, signed-in and busy-flagged seconds over a period."""
+
+    scheduled_seconds: int
+    work_seconds: int
+    busy_seconds: int
+
+    @property
+    def utilisation(self) -> float | None:
+        """有效工时利用率 = (工作时长 − 示忙时长) / 排班时长; None without a schedule."""
+        if self.scheduled_seconds <= 0:
+            return None
+        return rate(self.work_seconds - self.busy_seconds, self.scheduled_seconds)
+
+
 def period_of(kind: PeriodKind, day: date) -> Period:
     """The day, the Monday-to-Sunday week or the calendar month that contains `day`."""
     if kind is PeriodKind.DAY:
@@ -85,9 +120,10 @@ DEFINITIONS: dict[str, str] = {
     "satisfaction": "满意度 satisfaction = 满意数 / 评定成功数: "
     + NOT_RECORDED
     + " (no ratings are collected on outbound calls)",
-    "utilisation": "有效工时利用率 = (工作时长 − 示忙时长) / 排班时长: "
+    "utilisation": "有效工时利用率 = (工作时长 − 示忙时长) / 排班时长, from the shifts imported "
+    "with `outbound shifts import` (schedule and ACD); "
     + NOT_RECORDED
-    + " (agent schedules and busy-flag time are not stored)",
+    + " for an agent without one",
     "conversions": "成功办理 conversions: calls disposed SUCCESS",
 }
 
@@ -124,19 +160,25 @@ def _figures(facts: Sequence[AttemptFact]) -> dict[str, Any]:
 
 
 def operations_report(
-    *, period: Period, timezone: str, facts: Sequence[AttemptFact]
+    *,
+    period: Period,
+    timezone: str,
+    facts: Sequence[AttemptFact],
+    shifts: Mapping[str, ShiftTotals] | None = None,
 ) -> dict[str, Any]:
     """Seizures, connects, losses, 15-second answers, waits, talk and per-agent work."""
-    agents: dict[str, list[AttemptFact]] = defaultdict(list)
+    shifts = shifts or {}
+    agents: dict[str, list[AttemptFact]] = {work_id: [] for work_id in shifts}
     offers: dict[str, list[AttemptFact]] = defaultdict(list)
     for f in facts:
         if f.agent is not None:
-            agents[f.agent].append(f)
+            agents.setdefault(f.agent, []).append(f)
         offers[f.offer or "(unknown)"].append(f)
     per_agent = []
     for work_id, own in sorted(agents.items()):
         talks = [f for f in own if f.bridged_at is not None]
         talk = sum(f.talk_seconds for f in talks)
+        shift = shifts.get(work_id)
         per_agent.append(
             {
                 "agent": work_id,
@@ -144,9 +186,16 @@ def operations_report(
                 "talk_seconds": round(talk, 1),
                 "avg_talk_seconds": round(talk / len(talks), 1) if talks else 0.0,
                 "conversions": sum(f.disposition is Disposition.SUCCESS for f in own),
-                "utilisation": None,
+                "utilisation": shift.utilisation if shift else None,
             }
         )
+    totals = _figures(facts)
+    center = ShiftTotals(
+        sum(s.scheduled_seconds for s in shifts.values()),
+        sum(s.work_seconds for s in shifts.values()),
+        sum(s.busy_seconds for s in shifts.values()),
+    )
+    totals["utilisation"] = center.utilisation
     return {
         "type": "operations",
         "period": period.kind.value,
@@ -154,9 +203,11 @@ def operations_report(
         "first_day": period.first.isoformat(),
         "last_day": period.last.isoformat(),
         "timezone": timezone,
-        "totals": _figures(facts),
+        "totals": totals,
         # The manual breaks its reports down by business category; ours are the offers.
-        "by_offer": [{"offer": k} | _figures(v) for k, v in sorted(offers.items())],
+        "by_offer": [
+            {"offer": k} | _figures(v) | {"utilisation": None} for k, v in sorted(offers.items())
+        ],
         "per_agent": per_agent,
         "definitions": DEFINITIONS,
     }

@@ -28,6 +28,7 @@ from campaigns.model import (
     ScriptRecord,
     SubscriberFacts,
 )
+from campaigns.operations import ShiftTotals
 
 # --------------------------------------------------------------------------- dialer
 
@@ -497,7 +498,8 @@ class ReportRepository(Protocol):
 
 
 class ReportQueries(Protocol):
-    """Read-only queries behind the reports (daily feedback, final summary, operations).
+    """Queries behind the reports (daily feedback, final summary, operations), and the
+    agents' shifts imported for the operations reports.
 
     Facts never carry a phone number, so nothing computed from them can leak one.
     """
@@ -516,6 +518,9 @@ class ReportQueries(Protocol):
     def campaigns_dialled(self, *, start: datetime, end: datetime) -> list[int]: ...
     def report_id(self, campaign_id: int, day: date) -> int | None: ...
     def undelivered(self, statuses: Sequence[DeliveryStatus]) -> list[int]: ...
+    def shift_totals(self, *, first: date, last: date) -> dict[str, ShiftTotals]: ...
+    def agent_ids(self, work_ids: Sequence[str]) -> dict[str, int]: ...
+    def replace_shifts(self, rows: Sequence[dict[str, Any]]) -> None: ...
 
 
 class AuditLog(Protocol):

@@ -3,13 +3,14 @@ operations reports: build, store, write masked, deliver."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from campaigns import exports
-from campaigns.errors import NotFoundError
+from campaigns.errors import NotFoundError, ValidationError
 from campaigns.feedback import Funnel, build_funnel, projected_finish
 from campaigns.model import (
     CampaignRecord,
@@ -19,7 +20,7 @@ from campaigns.model import (
     Disposition,
     Phase,
 )
-from campaigns.operations import PeriodKind, operations_report, period_of
+from campaigns.operations import PeriodKind, ShiftRecord, operations_report, period_of
 from campaigns.phone import mask, mask_numbers
 from campaigns.ports import FeedbackSender, UnitOfWork
 from campaigns.services import local_day_bounds, trial_funnel
@@ -317,7 +318,35 @@ def build_operations_report(
     start, end = period.bounds(timezone)
     with uow:
         facts = uow.analytics.attempt_facts(start=start, end=end)
-    return operations_report(period=period, timezone=timezone, facts=facts)
+        shifts = uow.analytics.shift_totals(first=period.first, last=period.last)
+    return operations_report(period=period, timezone=timezone, facts=facts, shifts=shifts)
+
+
+def import_shifts(*, uow: UnitOfWork, shifts: Sequence[ShiftRecord], now: datetime) -> int:
+    """Store agents' shifts (a day again replaces it, in the file or in the database);
+    refuses the whole file on any bad row."""
+    shifts = list({(s.work_id, s.day): s for s in shifts}.values())
+    problems = [f"{s.work_id} {s.day}: {p}" for s in shifts if (p := s.problem())]
+    with uow:
+        ids = uow.analytics.agent_ids(sorted({s.work_id for s in shifts}))
+        problems += [f"unknown agent {w}" for w in sorted({s.work_id for s in shifts} - set(ids))]
+        if problems:
+            raise ValidationError("; ".join(problems[:10]))
+        uow.analytics.replace_shifts(
+            [
+                {
+                    "agent_id": ids[s.work_id],
+                    "day": s.day,
+                    "scheduled_seconds": s.scheduled_seconds,
+                    "work_seconds": s.work_seconds,
+                    "busy_seconds": s.busy_seconds,
+                    "imported_at": now,
+                }
+                for s in shifts
+            ]
+        )
+        uow.commit()
+    return len(shifts)
 
 
 def write_operations_report(payload: dict[str, Any], reports_dir: Path) -> list[Path]:

@@ -35,6 +35,7 @@ EPILOG = """examples:
   outbound report resend --failed            send failed reports again
   outbound report summary 1                  final summary of campaign 1
   outbound report ops --period week          the center's weekly operations report
+  outbound shifts import shifts.csv          agents' schedules and busy time (有效工时利用率)
   outbound dashboard                         open the manager dashboard
 
 settings come from OUTBOUND_* environment variables (or a .env file):
@@ -690,6 +691,38 @@ def cmd_report_ops(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_shifts(args: argparse.Namespace) -> int:
+    """`outbound shifts import FILE`: agents' scheduled, signed-in and busy-flagged time."""
+    import csv
+
+    from campaigns import reporting
+    from campaigns.errors import ValidationError
+    from campaigns.operations import ShiftRecord
+
+    app = _app(args)
+    shifts = []
+    with open(args.file, encoding="utf-8-sig", newline="") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            try:
+                shifts.append(
+                    ShiftRecord(
+                        work_id=row["work_id"].strip(),
+                        day=date.fromisoformat(row["date"].strip()),
+                        scheduled_seconds=round(float(row["scheduled_minutes"]) * 60),
+                        work_seconds=round(float(row["work_minutes"]) * 60),
+                        busy_seconds=round(float(row["busy_minutes"]) * 60),
+                    )
+                )
+            except (KeyError, ValueError, AttributeError) as exc:
+                raise ValidationError(
+                    f"{args.file} line {line}: {exc!r}; columns are work_id,date,"
+                    "scheduled_minutes,work_minutes,busy_minutes"
+                ) from None
+    n = reporting.import_shifts(uow=app.uow(), shifts=shifts, now=_now())
+    print(f"{n:,} agent shifts imported")
+    return 0
+
+
 def _legacy_report(argv: list[str]) -> list[str]:
     """`outbound report 3` (before the report subcommands) still means `report show 3`."""
     if "report" in argv:
@@ -1060,6 +1093,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--history", help="msisdn,contacted_at[,source] (prior contacts)")
     p.add_argument("--follow-ups", dest="follow_ups", help="msisdn,recorded_at[,note] (回访记录)")
     p.add_argument("--append", action="store_true", help="add to the snapshot instead of replacing")
+
+    p = add(
+        "shifts",
+        "import agents' shifts (排班, signed-in and 示忙 minutes) for 有效工时利用率",
+        cmd_shifts,
+    )
+    p.add_argument("action", choices=["import"])
+    p.add_argument("file", help="CSV: work_id,date,scheduled_minutes,work_minutes,busy_minutes")
 
     p = add("branch", "list branches, or set one's monthly quota and feedback webhook", cmd_branch)
     p.add_argument("code", nargs="?", help="branch code to change, e.g. GZ")

@@ -1,4 +1,5 @@
-"""Read-only queries behind the reports: attempt facts, refusal counts, report lookups."""
+"""Queries behind the reports (attempt facts, refusal counts, report lookups) and the
+agents' imported shifts."""
 
 from __future__ import annotations
 
@@ -6,16 +7,18 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import delete, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from campaigns.model import AttemptFact, DeliveryStatus, Disposition
+from campaigns.operations import ShiftTotals
 from campaigns.phone import mask_numbers
 from campaigns.storage import orm
 
 
 class SqlAlchemyReportQueries:
-    """Reporting reads over attempts, contacts, agents and stored reports; never writes."""
+    """Reporting reads over attempts, contacts, agents and stored reports; its only write is
+    `replace_shifts` (the caller commits)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -131,6 +134,37 @@ class SqlAlchemyReportQueries:
             )
         )
         return value
+
+    def shift_totals(self, *, first: date, last: date) -> dict[str, ShiftTotals]:
+        """Per agent work ID: scheduled, signed-in and busy seconds of days first..last."""
+        s = orm.AgentShift
+        rows = self.session.execute(
+            select(
+                orm.Agent.work_id,
+                func.sum(s.scheduled_seconds),
+                func.sum(s.work_seconds),
+                func.sum(s.busy_seconds),
+            )
+            .join(orm.Agent, orm.Agent.id == s.agent_id)
+            .where(s.day >= first, s.day <= last)
+            .group_by(orm.Agent.work_id)
+        )
+        return {w: ShiftTotals(int(a), int(b), int(c)) for w, a, b, c in rows}
+
+    def agent_ids(self, work_ids: Sequence[str]) -> dict[str, int]:
+        """Agent ids by work ID, for the work IDs that exist."""
+        rows = self.session.execute(
+            select(orm.Agent.work_id, orm.Agent.id).where(orm.Agent.work_id.in_(list(work_ids)))
+        )
+        return {w: i for w, i in rows}
+
+    def replace_shifts(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Store shifts (agent_id, day, seconds…), replacing those of the same agent and day."""
+        s = orm.AgentShift
+        for agent_id, day in {(r["agent_id"], r["day"]) for r in rows}:
+            self.session.execute(delete(s).where(s.agent_id == agent_id, s.day == day))
+        if rows:
+            self.session.execute(insert(s), list(rows))
 
     def undelivered(self, statuses: Sequence[DeliveryStatus]) -> list[int]:
         """Ids of daily reports in one of these delivery states, oldest first."""

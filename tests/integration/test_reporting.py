@@ -460,3 +460,43 @@ def test_sender_backs_off_exponentially_with_jitter() -> None:
     with WebhookReceiver(fail_first=5) as receiver:
         sender = HttpxFeedbackSender(retries=2, backoff=0.01, sleep=waits.append)
         assert sender.send(receiver.url, {"a": 1}, idempotency_key="k") == "HTTP 503"
+
+
+def test_imported_shifts_give_effective_work_hour_use(
+    app: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cid, agents = _fixture_campaign(app)
+    with app.uow() as uow:
+        work_ids = dict(uow.catalogue.outbound_agents())
+    a0, a1 = work_ids[agents[0]], work_ids[agents[1]]
+    db = ["--database", app.settings.database_url]
+    shifts = tmp_path / "shifts.csv"
+    shifts.write_text(
+        "\ufeffwork_id,date,scheduled_minutes,work_minutes,busy_minutes\n"
+        f"{a0},{DAY1},480,450,30\n{a1},{TODAY},480,420,60\n{a1},{TODAY},480,480,0\n",
+        encoding="utf-8",
+    )
+    assert main([*db, "shifts", "import", str(shifts)]) == 0
+    # The second row of a1's day replaced the first.
+    ops = reporting.build_operations_report(
+        uow=app.uow(), kind=PeriodKind.WEEK, day=TODAY, timezone="Asia/Shanghai"
+    )
+    use = {a["agent"]: a["utilisation"] for a in ops["per_agent"]}
+    assert (use[a0], use[a1]) == (0.875, 1.0)  # (450 − 30) / 480 and 480 / 480
+    assert ops["totals"]["utilisation"] == 0.9375  # 900 / 960
+    day = reporting.build_operations_report(
+        uow=app.uow(), kind=PeriodKind.DAY, day=TODAY, timezone="Asia/Shanghai"
+    )
+    assert {a["agent"]: a["utilisation"] for a in day["per_agent"]} == {a1: 1.0}
+
+    shifts.write_text(
+        "work_id,date,scheduled_minutes,work_minutes,busy_minutes\n"
+        f"NOBODY,{TODAY},480,480,0\n{a0},{TODAY},480,10,60\n",
+        encoding="utf-8",
+    )
+    assert main([*db, "shifts", "import", str(shifts)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown agent NOBODY" in err and "busy-flagged time exceeds" in err
+    shifts.write_text("work_id,date\nA001,tomorrow\n", encoding="utf-8")
+    assert main([*db, "shifts", "import", str(shifts)]) == 2
+    assert "columns are work_id,date" in capsys.readouterr().err

@@ -12,7 +12,13 @@ from campaigns import exports
 from campaigns.feedback import projected_finish
 from campaigns.model import AttemptFact, CallingHours, CampaignRecord, CampaignState, Phase
 from campaigns.model import Disposition as D
-from campaigns.operations import PeriodKind, operations_report, period_of
+from campaigns.operations import (
+    PeriodKind,
+    ShiftRecord,
+    ShiftTotals,
+    operations_report,
+    period_of,
+)
 from campaigns.phone import mask_numbers
 from campaigns.summary import Cell, final_summary, recommendations, script_version_at
 
@@ -332,3 +338,28 @@ def test_recommendations_need_a_gap_that_is_not_chance() -> None:
     # The same rates on 300 RPC each: z = 0.8, so it may be chance.
     small = advice(Cell("business", 0, 0, 300, 28, 0), Cell("senior", 0, 0, 300, 22, 0))
     assert small[0].startswith("No hour, segment, script version or agent stood out")
+
+
+def test_effective_work_hour_use_from_shifts() -> None:
+    shifts = {
+        "A1": ShiftTotals(scheduled_seconds=28_800, work_seconds=27_000, busy_seconds=1_800),
+        "A3": ShiftTotals(scheduled_seconds=28_800, work_seconds=28_800, busy_seconds=0),
+    }
+    period = period_of(PeriodKind.DAY, date(2026, 11, 25))
+    r = operations_report(period=period, timezone="Asia/Shanghai", facts=FACTS, shifts=shifts)
+    use = {a["agent"]: (a["calls"], a["utilisation"]) for a in r["per_agent"]}
+    # A1: (27,000 − 1,800) / 28,800; A2 has no shift; A3 had a shift and no calls.
+    assert use == {"A1": (2, 0.875), "A2": (6, None), "A3": (0, 1.0)}
+    assert r["totals"]["utilisation"] == 0.9375  # 54,000 / 57,600
+    none = operations_report(period=period, timezone="Asia/Shanghai", facts=FACTS)
+    assert none["totals"]["utilisation"] is None
+    assert ShiftTotals(0, 10, 0).utilisation is None
+
+
+def test_shift_records_that_cannot_be_right() -> None:
+    day = date(2026, 11, 25)
+    assert ShiftRecord("A1", day, 28_800, 27_000, 1_800).problem() is None
+    assert ShiftRecord("A1", day, 28_800, 1_000, 1_800).problem() == (
+        "busy-flagged time exceeds the time signed in"
+    )
+    assert ShiftRecord("A1", day, -1, 0, 0).problem() == "times cannot be negative"
