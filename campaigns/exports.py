@@ -48,6 +48,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "avg_wait_seconds": ("接通排队等待均长(秒)", "average wait to bridge (s)"),
     "transfers_out": ("转出量", "transfers out"),
     "satisfaction": ("满意度", "satisfaction"),
+    "ratings_requested": ("评定总数", "ratings requested"),
+    "ratings_given": ("评定成功数", "ratings given"),
+    "participation": ("客户参与率", "participation"),
     "conversions": ("成功办理", "conversions"),
     "calls": ("通话次数", "calls"),
     "talk_seconds": ("通话时长(秒)", "talk time (s)"),
@@ -66,6 +69,7 @@ RATES = frozenset(
         "connect_rate",
         "answered_15s_rate",
         "satisfaction",
+        "participation",
         "utilisation",
     }
 )
@@ -244,7 +248,10 @@ OPS_FIGURES = (
     "avg_wait_seconds",
     "avg_talk_seconds",
     "transfers_out",
+    "ratings_requested",
+    "ratings_given",
     "satisfaction",
+    "participation",
     "conversions",
     "utilisation",
 )
@@ -258,7 +265,11 @@ def operations_tables(payload: dict[str, Any]) -> list[Table]:
         f"{payload['label']} ({payload['timezone']})",
         header,
         tuple(
-            (label(k, True), cell(k, payload["totals"][k]), *(cell(k, o[k]) for o in offers))
+            (
+                label(k, True),
+                cell(k, payload["totals"][k]),
+                *(cell(k, o.get(k)) for o in offers),
+            )
             for k in OPS_FIGURES
         ),
     )

@@ -90,6 +90,26 @@ class ShiftTotals:
         return rate(self.work_seconds - self.busy_seconds, self.scheduled_seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class RatingCounts:
+    """Surveys after calls in a period: sent (评定总数), answered (评定成功数), satisfied."""
+
+    requested: int
+    given: int
+    satisfied: int
+
+    def figures(self) -> dict[str, Any]:
+        """The manual's rating fields; rates are None when nothing was rated."""
+        return {
+            "ratings_requested": self.requested,
+            "ratings_given": self.given,
+            "satisfied": self.satisfied,
+            "dissatisfied": self.given - self.satisfied,
+            "satisfaction": rate(self.satisfied, self.given) if self.given else None,
+            "participation": rate(self.given, self.requested) if self.requested else None,
+        }
+
+
 def period_of(kind: PeriodKind, day: date) -> Period:
     """The day, the Monday-to-Sunday week or the calendar month that contains `day`."""
     if kind is PeriodKind.DAY:
@@ -117,9 +137,12 @@ DEFINITIONS: dict[str, str] = {
     "customer's answer to the agent, over talks",
     "avg_talk_seconds": "通话均长 average talk time: talk seconds / talks",
     "transfers_out": "转出量 transfers out: " + NOT_RECORDED + " (no dialer event carries it)",
-    "satisfaction": "满意度 satisfaction = 满意数 / 评定成功数: "
-    + NOT_RECORDED
-    + " (no ratings are collected on outbound calls)",
+    "ratings_requested": "评定总数 ratings requested: calls of the period whose customer was "
+    "sent the survey (imported with `outbound ratings import`)",
+    "ratings_given": "评定成功数 ratings given: surveys the customer answered",
+    "satisfaction": "满意度 satisfaction = 满意数 / 评定成功数; " + NOT_RECORDED + " when no "
+    "call of the period was rated",
+    "participation": "客户参与率 participation = 评定成功数 / 评定总数",
     "utilisation": "有效工时利用率 = (工作时长 − 示忙时长) / 排班时长, from the shifts imported "
     "with `outbound shifts import` (schedule and ACD); "
     + NOT_RECORDED
@@ -155,7 +178,6 @@ def _figures(facts: Sequence[AttemptFact]) -> dict[str, Any]:
         "avg_talk_seconds": round(talk / len(bridged), 1) if bridged else 0.0,
         "conversions": sum(f.disposition is Disposition.SUCCESS for f in facts),
         "transfers_out": None,
-        "satisfaction": None,
     }
 
 
@@ -165,6 +187,7 @@ def operations_report(
     timezone: str,
     facts: Sequence[AttemptFact],
     shifts: Mapping[str, ShiftTotals] | None = None,
+    ratings: RatingCounts | None = None,
 ) -> dict[str, Any]:
     """Seizures, connects, losses, 15-second answers, waits, talk and per-agent work."""
     shifts = shifts or {}
@@ -196,6 +219,7 @@ def operations_report(
         sum(s.busy_seconds for s in shifts.values()),
     )
     totals["utilisation"] = center.utilisation
+    totals |= (ratings or RatingCounts(0, 0, 0)).figures()
     return {
         "type": "operations",
         "period": period.kind.value,
@@ -206,7 +230,8 @@ def operations_report(
         "totals": totals,
         # The manual breaks its reports down by business category; ours are the offers.
         "by_offer": [
-            {"offer": k} | _figures(v) | {"utilisation": None} for k, v in sorted(offers.items())
+            {"offer": k} | _figures(v) | {"utilisation": None, "satisfaction": None}
+            for k, v in sorted(offers.items())
         ],
         "per_agent": per_agent,
         "definitions": DEFINITIONS,

@@ -28,7 +28,7 @@ from campaigns.model import (
     ScriptRecord,
     SubscriberFacts,
 )
-from campaigns.operations import ShiftTotals
+from campaigns.operations import RatingCounts, ShiftTotals
 
 # --------------------------------------------------------------------------- dialer
 
@@ -499,7 +499,7 @@ class ReportRepository(Protocol):
 
 class ReportQueries(Protocol):
     """Queries behind the reports (daily feedback, final summary, operations), and the
-    agents' shifts imported for the operations reports.
+    agents' shifts and the calls' ratings imported for the operations reports.
 
     Facts never carry a phone number, so nothing computed from them can leak one.
     """
@@ -521,6 +521,9 @@ class ReportQueries(Protocol):
     def shift_totals(self, *, first: date, last: date) -> dict[str, ShiftTotals]: ...
     def agent_ids(self, work_ids: Sequence[str]) -> dict[str, int]: ...
     def replace_shifts(self, rows: Sequence[dict[str, Any]]) -> None: ...
+    def rating_counts(self, *, start: datetime, end: datetime) -> RatingCounts: ...
+    def attempt_ids(self, keys: Sequence[str]) -> dict[str, int]: ...
+    def replace_ratings(self, rows: Sequence[dict[str, Any]]) -> None: ...
 
 
 class AuditLog(Protocol):

@@ -319,7 +319,30 @@ def build_operations_report(
     with uow:
         facts = uow.analytics.attempt_facts(start=start, end=end)
         shifts = uow.analytics.shift_totals(first=period.first, last=period.last)
-    return operations_report(period=period, timezone=timezone, facts=facts, shifts=shifts)
+        ratings = uow.analytics.rating_counts(start=start, end=end)
+    return operations_report(
+        period=period, timezone=timezone, facts=facts, shifts=shifts, ratings=ratings
+    )
+
+
+def import_ratings(
+    *, uow: UnitOfWork, ratings: Sequence[tuple[str, bool | None]], now: datetime
+) -> int:
+    """Store customers' ratings by call key (None: surveyed, no answer); a call rated again
+    keeps the later rating. Refuses the whole file when a key names no call."""
+    latest = dict(ratings)
+    with uow:
+        ids = uow.analytics.attempt_ids(sorted(latest))
+        unknown = sorted(set(latest) - set(ids))
+        if unknown:
+            raise ValidationError(
+                f"{len(unknown)} call keys name no call, e.g. " + ", ".join(unknown[:5])
+            )
+        uow.analytics.replace_ratings(
+            [{"attempt_id": ids[k], "satisfied": v, "imported_at": now} for k, v in latest.items()]
+        )
+        uow.commit()
+    return len(latest)
 
 
 def import_shifts(*, uow: UnitOfWork, shifts: Sequence[ShiftRecord], now: datetime) -> int:

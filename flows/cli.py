@@ -36,6 +36,7 @@ EPILOG = """examples:
   outbound report summary 1                  final summary of campaign 1
   outbound report ops --period week          the center's weekly operations report
   outbound shifts import shifts.csv          agents' schedules and busy time (有效工时利用率)
+  outbound ratings import ratings.csv        customers' ratings of calls (满意度)
   outbound dashboard                         open the manager dashboard
 
 settings come from OUTBOUND_* environment variables (or a .env file):
@@ -723,6 +724,33 @@ def cmd_shifts(args: argparse.Namespace) -> int:
     return 0
 
 
+#: How a survey file may write a rating; empty means surveyed and not answered.
+RATINGS = {"satisfied": True, "满意": True, "dissatisfied": False, "不满意": False, "": None}
+
+
+def cmd_ratings(args: argparse.Namespace) -> int:
+    """`outbound ratings import FILE`: customers' ratings of calls, by call key."""
+    import csv
+
+    from campaigns import reporting
+    from campaigns.errors import ValidationError
+
+    app = _app(args)
+    ratings: list[tuple[str, bool | None]] = []
+    with open(args.file, encoding="utf-8-sig", newline="") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            value = (row.get("rating") or "").strip().lower()
+            if not row.get("call_key") or value not in RATINGS:
+                raise ValidationError(
+                    f"{args.file} line {line}: columns are call_key,rating; a rating is "
+                    "satisfied/满意, dissatisfied/不满意 or empty (surveyed, no answer)"
+                )
+            ratings.append((row["call_key"].strip(), RATINGS[value]))
+    n = reporting.import_ratings(uow=app.uow(), ratings=ratings, now=_now())
+    print(f"{n:,} call ratings imported")
+    return 0
+
+
 def _legacy_report(argv: list[str]) -> list[str]:
     """`outbound report 3` (before the report subcommands) still means `report show 3`."""
     if "report" in argv:
@@ -1101,6 +1129,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("action", choices=["import"])
     p.add_argument("file", help="CSV: work_id,date,scheduled_minutes,work_minutes,busy_minutes")
+
+    p = add(
+        "ratings",
+        "import customers' ratings of calls (评定: 满意/不满意) from the survey after them",
+        cmd_ratings,
+    )
+    p.add_argument("action", choices=["import"])
+    p.add_argument("file", help="CSV: call_key,rating (satisfied, dissatisfied or empty)")
 
     p = add("branch", "list branches, or set one's monthly quota and feedback webhook", cmd_branch)
     p.add_argument("code", nargs="?", help="branch code to change, e.g. GZ")

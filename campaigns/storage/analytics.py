@@ -1,5 +1,5 @@
-"""Queries behind the reports (attempt facts, refusal counts, report lookups) and the
-agents' imported shifts."""
+"""Queries behind the reports (attempt facts, refusal counts, report lookups), and the
+agents' shifts and the calls' ratings that are imported for them."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from sqlalchemy import delete, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from campaigns.model import AttemptFact, DeliveryStatus, Disposition
-from campaigns.operations import ShiftTotals
+from campaigns.operations import RatingCounts, ShiftTotals
 from campaigns.phone import mask_numbers
 from campaigns.storage import orm
 
 
 class SqlAlchemyReportQueries:
-    """Reporting reads over attempts, contacts, agents and stored reports; its only write is
-    `replace_shifts` (the caller commits)."""
+    """Reporting reads over attempts, contacts, agents and stored reports; its only writes
+    are `replace_shifts` and `replace_ratings` (the caller commits)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -165,6 +165,37 @@ class SqlAlchemyReportQueries:
             self.session.execute(delete(s).where(s.agent_id == agent_id, s.day == day))
         if rows:
             self.session.execute(insert(s), list(rows))
+
+    def rating_counts(self, *, start: datetime, end: datetime) -> RatingCounts:
+        """Ratings of the calls dialled in [start, end): sent, answered, satisfied."""
+        r, a = orm.CallRating, orm.CallAttempt
+        row = self.session.execute(
+            select(
+                func.count(),
+                func.count(r.satisfied),
+                func.count().filter(r.satisfied.is_(True)),
+            )
+            .join(a, a.id == r.attempt_id)
+            .where(a.dialed_at >= start, a.dialed_at < end)
+        ).one()
+        return RatingCounts(int(row[0]), int(row[1]), int(row[2]))
+
+    def attempt_ids(self, keys: Sequence[str]) -> dict[str, int]:
+        """Attempt ids by call key (the idempotency key the dialer was given)."""
+        a = orm.CallAttempt
+        rows = self.session.execute(
+            select(a.idempotency_key, a.id).where(a.idempotency_key.in_(list(keys)))
+        )
+        return {k: i for k, i in rows}
+
+    def replace_ratings(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Store ratings (attempt_id, satisfied, imported_at), replacing a call's earlier one."""
+        r = orm.CallRating
+        ids = [row["attempt_id"] for row in rows]
+        for start in range(0, len(ids), 1000):
+            self.session.execute(delete(r).where(r.attempt_id.in_(ids[start : start + 1000])))
+        if rows:
+            self.session.execute(insert(r), list(rows))
 
     def undelivered(self, statuses: Sequence[DeliveryStatus]) -> list[int]:
         """Ids of daily reports in one of these delivery states, oldest first."""

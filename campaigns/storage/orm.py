@@ -331,6 +331,21 @@ class CallAttempt(Base):
     note: Mapped[str | None] = mapped_column(String(200))
 
 
+class CallRating(Base):
+    """The customer's rating of one call (评定), from the survey after it; imported.
+
+    A row with no rating is a survey sent and not answered: it counts in 评定总数 only.
+    """
+
+    __tablename__ = "call_ratings"
+    id: Mapped[intpk]
+    attempt_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("call_attempts.id"), unique=True
+    )
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    imported_at: Mapped[datetime]
+
+
 class DncEntry(Base):
     """A do-not-call entry; campaign_id NULL means every campaign."""
 

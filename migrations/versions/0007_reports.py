@@ -1,4 +1,4 @@
-"""reports: agent shifts, for the operations reports' effective work-hour use
+"""reports: agent shifts and call ratings, for the operations reports
 
 Revision ID: 0007
 Revises: 0006
@@ -6,6 +6,8 @@ Create Date: 2026-11-25 17:00:00
 
 有效工时利用率 = (工作时长 − 示忙时长) / 排班时长 needs each agent's scheduled, signed-in and
 busy-flagged time per day; they come from the workforce schedule and the ACD, imported.
+满意度 = 满意数 / 评定成功数 needs the customers' ratings of calls, from the survey after
+the call, imported by call key.
 """
 from collections.abc import Sequence
 
@@ -41,5 +43,22 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        'call_ratings',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('attempt_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+        sa.Column('satisfied', sa.Boolean(), nullable=True),
+        sa.Column(
+            'imported_at', campaigns.storage.orm.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ['attempt_id'], ['call_attempts.id'], name=op.f('fk_call_ratings_attempt_id_call_attempts')
+        ),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_call_ratings')),
+        sa.UniqueConstraint('attempt_id', name=op.f('uq_call_ratings_attempt_id')),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table('call_ratings')
     op.drop_table('agent_shifts')

@@ -500,3 +500,33 @@ def test_imported_shifts_give_effective_work_hour_use(
     shifts.write_text("work_id,date\nA001,tomorrow\n", encoding="utf-8")
     assert main([*db, "shifts", "import", str(shifts)]) == 2
     assert "columns are work_id,date" in capsys.readouterr().err
+
+
+def test_imported_ratings_give_satisfaction(
+    app: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fixture_campaign(app)
+    db = ["--database", app.settings.database_url]
+    ratings = tmp_path / "ratings.csv"
+    # fixture-1 is DAY1's success; 4 to 7 are TODAY's calls; 5 is rated twice (last wins).
+    ratings.write_text(
+        "call_key,rating\nfixture-1,satisfied\nfixture-4,满意\nfixture-5,satisfied\n"
+        "fixture-6,不满意\nfixture-7,\nfixture-5,dissatisfied\n",
+        encoding="utf-8",
+    )
+    assert main([*db, "ratings", "import", str(ratings)]) == 0
+    day = reporting.build_operations_report(
+        uow=app.uow(), kind=PeriodKind.DAY, day=TODAY, timezone="Asia/Shanghai"
+    )["totals"]
+    assert (day["ratings_requested"], day["ratings_given"], day["satisfied"]) == (4, 3, 1)
+    assert (day["satisfaction"], day["participation"]) == (0.3333, 0.75)
+    week = reporting.build_operations_report(
+        uow=app.uow(), kind=PeriodKind.WEEK, day=TODAY, timezone="Asia/Shanghai"
+    )["totals"]
+    assert (week["ratings_given"], week["satisfaction"]) == (4, 0.5)
+    ratings.write_text("call_key,rating\nno-such-call,satisfied\n", encoding="utf-8")
+    assert main([*db, "ratings", "import", str(ratings)]) == 2
+    assert "name no call, e.g. no-such-call" in capsys.readouterr().err
+    ratings.write_text("call_key,rating\nfixture-1,great\n", encoding="utf-8")
+    assert main([*db, "ratings", "import", str(ratings)]) == 2
+    assert "line 2" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from campaigns.model import AttemptFact, CallingHours, CampaignRecord, CampaignS
 from campaigns.model import Disposition as D
 from campaigns.operations import (
     PeriodKind,
+    RatingCounts,
     ShiftRecord,
     ShiftTotals,
     operations_report,
@@ -363,3 +364,17 @@ def test_shift_records_that_cannot_be_right() -> None:
         "busy-flagged time exceeds the time signed in"
     )
     assert ShiftRecord("A1", day, -1, 0, 0).problem() == "times cannot be negative"
+
+
+def test_satisfaction_where_ratings_were_recorded() -> None:
+    period = period_of(PeriodKind.DAY, date(2026, 11, 25))
+    r = operations_report(
+        period=period, timezone="Asia/Shanghai", facts=FACTS, ratings=RatingCounts(10, 8, 6)
+    )
+    t = r["totals"]
+    # 6 satisfied of 8 ratings given; 8 of 10 surveyed customers answered.
+    assert (t["ratings_requested"], t["ratings_given"]) == (10, 8)
+    assert (t["satisfied"], t["dissatisfied"]) == (6, 2)
+    assert (t["satisfaction"], t["participation"]) == (0.75, 0.8)
+    assert RatingCounts(3, 0, 0).figures()["satisfaction"] is None
+    assert RatingCounts(3, 0, 0).figures()["participation"] == 0.0
