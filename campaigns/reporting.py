@@ -229,15 +229,20 @@ def campaigns_to_report(*, uow: UnitOfWork, day: date, branch_code: str | None) 
     active = {CampaignState.TRIAL, CampaignState.TRIAL_REVIEW, CampaignState.LIVE}
     active.add(CampaignState.PAUSED)
     with uow:
-        out = []
-        for c in uow.campaigns.all():
-            if branch_code is not None and c.branch_code != branch_code:
-                continue
-            start, end = local_day_bounds(day, c.branch_timezone)
-            dialled = uow.analytics.campaigns_dialled(start=start, end=end)
-            if c.id in dialled or (c.state in active and c.window_start <= day <= c.window_end):
-                out.append(c.id)
-    return out
+        campaigns = [
+            c for c in uow.campaigns.all() if branch_code is None or c.branch_code == branch_code
+        ]
+        # One look at the attempts per time zone: "that day" is the branch's local day.
+        dialled: dict[str, set[int]] = {}
+        for zone in {c.branch_timezone for c in campaigns}:
+            start, end = local_day_bounds(day, zone)
+            dialled[zone] = set(uow.analytics.campaigns_dialled(start=start, end=end))
+    return [
+        c.id
+        for c in campaigns
+        if c.id in dialled[c.branch_timezone]
+        or (c.state in active and c.window_start <= day <= c.window_end)
+    ]
 
 
 # ------------------------------------------------------------------ final summary

@@ -530,3 +530,18 @@ def test_imported_ratings_give_satisfaction(
     ratings.write_text("call_key,rating\nfixture-1,great\n", encoding="utf-8")
     assert main([*db, "ratings", "import", str(ratings)]) == 2
     assert "line 2" in capsys.readouterr().err
+
+
+def test_campaigns_active_on_a_day(app: App) -> None:
+    cid, _ = _fixture_campaign(app)  # cleaned, not trial or live: active only where dialled
+    for day, branch, expected in (
+        (DAY1, None, [cid]),
+        (TODAY, "GZ", [cid]),
+        (TODAY, "SZ", []),
+        (TODAY + timedelta(days=1), None, []),
+    ):
+        assert reporting.campaigns_to_report(uow=app.uow(), day=day, branch_code=branch) == expected
+    services.start_trial(uow=app.uow(), campaign_id=cid, now=NOW)
+    assert reporting.campaigns_to_report(
+        uow=app.uow(), day=TODAY + timedelta(days=1), branch_code=None
+    ) == [cid]  # in its window and dialling
