@@ -3,6 +3,8 @@ operations reports: build, store, write masked, deliver."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -170,6 +172,17 @@ def write_report_file(payload: dict[str, Any], reports_dir: Path) -> Path:
     )[0]
 
 
+def report_key(campaign_id: int, day: date, payload: dict[str, Any]) -> str:
+    """The idempotency key of one version of a day's report: `<campaign>:<date>:<digest>`.
+
+    Sent twice, a report has the same key and the branch drops the copy. A day reported
+    again with more calls (the trial's hours, then the live ones; a resume after a pause)
+    is a new version, with a new key, so it is not mistaken for a copy.
+    """
+    canonical = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+    return f"{campaign_id}:{day.isoformat()}:{hashlib.sha256(canonical).hexdigest()[:12]}"
+
+
 def deliver_report(
     *,
     uow: UnitOfWork,
@@ -179,14 +192,14 @@ def deliver_report(
     now: datetime,
 ) -> DeliveryStatus:
     """Write the report files and POST the report to the branch webhook when one is
-    configured; the idempotency key (campaign, date) lets the branch drop a duplicate."""
+    configured; the idempotency key (campaign, date, version) lets the branch drop a copy."""
     with uow:
         campaign_id, day, payload, _ = uow.reports.get(report_id)
         url = uow.campaigns.get(campaign_id).webhook_url
     path = write_report_file(payload, reports_dir)
     error: str | None = None
     if url:
-        error = sender.send(url, payload, idempotency_key=f"{campaign_id}:{day.isoformat()}")
+        error = sender.send(url, payload, idempotency_key=report_key(campaign_id, day, payload))
         status = DeliveryStatus.FAILED if error else DeliveryStatus.DELIVERED
     else:
         status = DeliveryStatus.NOT_CONFIGURED

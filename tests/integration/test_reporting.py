@@ -83,7 +83,7 @@ def test_report_is_delivered_signed_and_masked(app: App, tmp_path: Path) -> None
     assert len(receiver.received) == 1  # the first POST got a 503 and was retried
     got = receiver.received[0]
     assert got["json"]["date"] == TODAY.isoformat()
-    assert got["headers"]["Idempotency-Key"] == f"{cid}:{TODAY.isoformat()}"
+    assert got["headers"]["Idempotency-Key"] == reporting.report_key(cid, TODAY, got["json"])
     ts, sig = (part.split("=", 1)[1] for part in got["headers"]["X-Outbound-Signature"].split(","))
     body = json.dumps(got["json"], ensure_ascii=False, sort_keys=True).encode()
     assert sig == hmac.new(b"s3cret", f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
@@ -296,6 +296,30 @@ def test_final_summary_and_operations_report_from_the_database(app: App) -> None
     assert (week["totals"]["seizures"], week["totals"]["lost_calls"]) == (12, 2)
 
 
+def _add_call(app: App, cid: int, key: str, at: datetime) -> None:
+    """One more unanswered call to the fixture's first contact."""
+    with app.uow() as uow:
+        first = uow.session.execute(
+            select(orm.CallAttempt).where(orm.CallAttempt.idempotency_key == "fixture-0")
+        ).scalar_one()
+        uow.attempts.add_many(
+            [
+                {
+                    "idempotency_key": key,
+                    "campaign_id": cid,
+                    "contact_id": first.contact_id,
+                    "e164": first.e164,
+                    "attempt_no": 2,
+                    "phase": Phase.LIVE,
+                    "disposition": D.NO_ANSWER,
+                    "dialed_at": at,
+                    "ended_at": at + timedelta(seconds=30),
+                }
+            ]
+        )
+        uow.commit()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -335,12 +359,30 @@ def test_reports_reach_a_receiver_that_was_down_signed_and_deduplicated(
         reporting.deliver_report(
             uow=app.uow(), report_id=again[0], sender=sender, reports_dir=tmp_path, now=NOW
         )
+        first_key = receiver.duplicates[0]
+        # TODAY reported again with one more call is a new version: not dropped.
+        _add_call(app, cid, "fixture-extra", _at(TODAY, 15))
+        rebuilt, _ = reporting.build_daily_report(
+            uow=app.uow(), campaign_id=cid, day=TODAY, now=NOW
+        )
+        assert rebuilt == ids[1]
+        reporting.deliver_report(
+            uow=app.uow(), report_id=rebuilt, sender=sender, reports_dir=tmp_path, now=NOW
+        )
         # A sender with the wrong secret is refused, and that is not retried.
         forged = HttpxFeedbackSender(secret="wrong", retries=3, backoff=0.01)
         assert forged.send(receiver.url, {"x": 1}, idempotency_key="forged") == "HTTP 401"
     keys = [r["headers"]["Idempotency-Key"] for r in receiver.received]
-    assert sorted(keys) == sorted(f"{cid}:{d.isoformat()}" for d in days)
-    assert receiver.duplicates == [f"{cid}:{TODAY.isoformat()}"]
+    # Every (campaign, date) arrived; TODAY twice, as two versions with their own keys.
+    assert sorted(k.rsplit(":", 1)[0] for k in keys) == sorted(
+        f"{cid}:{d.isoformat()}" for d in [*days, TODAY]
+    )
+    assert all(
+        k == reporting.report_key(cid, date.fromisoformat(r["json"]["date"]), r["json"])
+        for k, r in zip(keys, receiver.received, strict=True)
+    )
+    assert receiver.duplicates == [first_key] and first_key.startswith(f"{cid}:{TODAY}:")
+    assert receiver.received[-1]["json"]["day"]["attempts"] == 9  # the new version
     assert receiver.rejected == 1
     for got in receiver.received:  # verified again here, independently of the receiver
         header = got["headers"]["X-Outbound-Signature"]
@@ -350,7 +392,7 @@ def test_reports_reach_a_receiver_that_was_down_signed_and_deduplicated(
     assert reporting.reports_to_resend(uow=app.uow()) == []
     with app.uow() as uow:
         stored = {r["id"]: r for r in uow.reports.list_for(cid)}
-    assert stored[ids[1]]["delivery_attempts"] == 3
+    assert stored[ids[1]]["delivery_attempts"] == 4
     assert all(r["delivery_status"] is DeliveryStatus.DELIVERED for r in stored.values())
 
 
@@ -409,7 +451,8 @@ def test_no_full_number_in_any_report_export_or_log(
     assert "nothing to resend" in stdout and "already delivered" in stdout
     kinds = [m["json"]["type"] for m in receiver.received]
     assert sorted(kinds) == ["daily_feedback", "final_summary"]
-    assert receiver.duplicates == [f"{cid}:{TODAY.isoformat()}"]
+    assert len(receiver.duplicates) == 1
+    assert receiver.duplicates[0].startswith(f"{cid}:{TODAY.isoformat()}:")
     texts = {"stdout": stdout, "log": caplog.text}
     texts["received"] = "".join(r["body"].decode() for r in receiver.received)
     written = sorted(tmp_path.iterdir())
