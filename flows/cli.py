@@ -365,6 +365,12 @@ def cmd_transition(args: argparse.Namespace, target: str) -> int:
         print(f"its flow run {run.run_id} is still running and takes this up after its slice")
     elif target == "LIVE" and not args.no_run:
         print(f"campaign {c.id}: {_run_flow(app, c.id, actor=args.by)}")
+    if target == "CANCELLED" and run.action != "running":
+        # No run will see the cancellation, so the branch gets its summary from here.
+        from flows.feedback_flow import deliver_summary
+
+        sent = deliver_summary(app, c.id)
+        print(f"final summary to branch {c.branch_code}: {sent['delivery']}")
     return 0
 
 

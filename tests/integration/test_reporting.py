@@ -588,3 +588,20 @@ def test_campaigns_active_on_a_day(app: App) -> None:
     assert reporting.campaigns_to_report(
         uow=app.uow(), day=TODAY + timedelta(days=1), branch_code=None
     ) == [cid]  # in its window and dialling
+
+
+def test_cancelling_by_hand_sends_the_final_summary_once(
+    app: App, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with WebhookReceiver() as receiver:
+        cid, _ = _fixture_campaign(app, webhook=receiver.url)
+        db = ["--database", app.settings.database_url]
+        assert main([*db, "cancel", str(cid), "--note", "branch withdrew"]) == 0
+        assert main([*db, "report", "summary", str(cid)]) == 0
+    assert "final summary to branch GZ: DELIVERED" in capsys.readouterr().out
+    (got,) = receiver.received
+    assert got["headers"]["Idempotency-Key"] == f"{cid}:final-summary"
+    summary = got["json"]
+    assert (summary["type"], summary["state"]) == ("final_summary", "CANCELLED")
+    assert summary["goal"]["successes"] == 2 and not summary["goal"]["met"]
+    assert any(r.startswith("Goal missed by 8 activations") for r in summary["recommendations"])
