@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from campaigns.model import CONNECTED, LIVE_CONTACT, PITCHED, RIGHT_PARTY, Disposition
 
 
-def _rate(numerator: float, denominator: float) -> float:
+def rate(numerator: float, denominator: float) -> float:
+    """numerator / denominator to four places; 0 when there is nothing to divide by."""
     return round(numerator / denominator, 4) if denominator else 0.0
 
 
@@ -36,42 +39,42 @@ class Funnel:
     @property
     def connect_rate(self) -> float:
         """Network-answered (live + machine) per attempt."""
-        return _rate(self.connected, self.attempts)
+        return rate(self.connected, self.attempts)
 
     @property
     def contact_rate(self) -> float:
         """Live answers per attempt."""
-        return _rate(self.live_contacts, self.attempts)
+        return rate(self.live_contacts, self.attempts)
 
     @property
     def rpc_rate(self) -> float:
         """Verified account holders per live contact."""
-        return _rate(self.right_party, self.live_contacts)
+        return rate(self.right_party, self.live_contacts)
 
     @property
     def conversion_per_rpc(self) -> float:
         """Successes per right-party contact."""
-        return _rate(self.successes, self.right_party)
+        return rate(self.successes, self.right_party)
 
     @property
     def conversion_per_record(self) -> float:
         """Successes per record dialled."""
-        return _rate(self.successes, self.records_dialled)
+        return rate(self.successes, self.records_dialled)
 
     @property
     def conversion_per_attempt(self) -> float:
         """Successes per attempt."""
-        return _rate(self.successes, self.attempts)
+        return rate(self.successes, self.attempts)
 
     @property
     def abandon_rate(self) -> float:
         """Abandoned per live answer."""
-        return _rate(self.abandoned, self.live_contacts)
+        return rate(self.abandoned, self.live_contacts)
 
     @property
     def completion(self) -> float:
         """Successes against the goal."""
-        return _rate(self.successes, self.goal_activations)
+        return rate(self.successes, self.goal_activations)
 
     @property
     def avg_talk_seconds(self) -> float:
@@ -127,3 +130,26 @@ def build_funnel(
         talk_seconds=talk_seconds,
         goal_activations=goal_activations,
     )
+
+
+def projected_finish(
+    *, successes: int, goal: int, first_day: date, day: date, window_end: date | None = None
+) -> dict[str, Any]:
+    """When the goal is reached at the pace so far (successes per calendar day since the
+    first dialing day, `day` included); None when nothing was won yet."""
+    days = max((day - first_day).days + 1, 1)
+    pace = successes / days
+    remaining = max(goal - successes, 0)
+    if remaining == 0:
+        finish: date | None = day
+    elif pace > 0:
+        finish = day + timedelta(days=math.ceil(remaining / pace))
+    else:
+        finish = None
+    return {
+        "pace_per_day": round(pace, 2),
+        "remaining": remaining,
+        "finish": finish.isoformat() if finish else None,
+        # Within the window, the campaign meets its goal at this pace.
+        "on_track": finish is not None and (window_end is None or finish <= window_end),
+    }

@@ -362,3 +362,22 @@ class SubscriberFacts:
     services: frozenset[str] = frozenset()  # codes of the services the subscriber holds
     has_follow_up: bool = False
     last_contacted_at: datetime | None = None  # the operator's own contact history
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptFact:
+    """One finished call attempt with what reports group it by; the number is never kept."""
+
+    campaign_id: int
+    contact_id: int
+    phase: Phase
+    disposition: Disposition
+    dialed_at: datetime
+    answered_at: datetime | None = None
+    bridged_at: datetime | None = None
+    talk_seconds: float = 0.0
+    wrap_seconds: float = 0.0
+    agent: str | None = None  # the agent's work ID (工号)
+    segment: str | None = None
+    note: str | None = None
+    offer: str = ""

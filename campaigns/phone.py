@@ -122,6 +122,15 @@ def mask(number: str) -> str:
     return f"{digits[:3]}****{digits[-4:]}"
 
 
+#: A phone number inside free text: +86/86 and a mainland mobile, or any E.164 number.
+_NUMBER_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d{9}(?!\d)|\+\d{8,15}(?!\d)")
+
+
+def mask_numbers(text: str) -> str:
+    """Mask every phone number found in free text, such as an agent's note."""
+    return _NUMBER_IN_TEXT.sub(lambda m: mask(m.group(0)), text)
+
+
 def time_zones(number: str) -> tuple[str, ...]:
     """Every candidate IANA zone of a number; a call must be allowed in all of them."""
     from phonenumbers import timezone as pn_timezone

@@ -12,6 +12,7 @@ from typing import Any, Protocol, Self, TypeAlias
 from campaigns.access import Role
 from campaigns.ledger import CleaningTally
 from campaigns.model import (
+    AttemptFact,
     BranchRecord,
     CallingHours,
     CampaignRecord,
@@ -28,6 +29,7 @@ from campaigns.model import (
     ScriptRecord,
     SubscriberFacts,
 )
+from campaigns.operations import RatingCounts, ShiftTotals
 
 # --------------------------------------------------------------------------- dialer
 
@@ -524,6 +526,35 @@ class UserRepository(Protocol):
     def set_disabled(self, username: str, disabled: bool) -> bool: ...
 
 
+class ReportQueries(Protocol):
+    """Queries behind the reports (daily feedback, final summary, operations), and the
+    agents' shifts and the calls' ratings imported for the operations reports.
+
+    Facts never carry a phone number, so nothing computed from them can leak one.
+    """
+
+    def attempt_facts(
+        self,
+        *,
+        campaign_id: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[AttemptFact]: ...
+    def refusal_counts(
+        self, campaign_id: int, *, start: datetime | None = None, end: datetime | None = None
+    ) -> dict[str, int]: ...
+    def first_dial_at(self, campaign_id: int) -> datetime | None: ...
+    def campaigns_dialled(self, *, start: datetime, end: datetime) -> list[int]: ...
+    def report_id(self, campaign_id: int, day: date) -> int | None: ...
+    def undelivered(self, statuses: Sequence[DeliveryStatus]) -> list[int]: ...
+    def shift_totals(self, *, first: date, last: date) -> dict[str, ShiftTotals]: ...
+    def agent_ids(self, work_ids: Sequence[str]) -> dict[str, int]: ...
+    def replace_shifts(self, rows: Sequence[dict[str, Any]]) -> None: ...
+    def rating_counts(self, *, start: datetime, end: datetime) -> RatingCounts: ...
+    def attempt_ids(self, keys: Sequence[str]) -> dict[str, int]: ...
+    def replace_ratings(self, rows: Sequence[dict[str, Any]]) -> None: ...
+
+
 class AuditLog(Protocol):
     """Append-only audit trail."""
 
@@ -577,6 +608,8 @@ class UnitOfWork(Protocol):
     def users(self) -> UserRepository: ...
     @property
     def audit(self) -> AuditLog: ...
+    @property
+    def analytics(self) -> ReportQueries: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

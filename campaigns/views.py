@@ -244,6 +244,7 @@ def daily_reports(*, uow: UnitOfWork, campaign_id: int) -> list[dict[str, Any]]:
         day = r["payload"]["day"]
         out.append(
             {
+                "id": r["id"],
                 "date": r["date"],
                 "attempts": day["attempts"],
                 "connected": day["connected"],
@@ -253,6 +254,8 @@ def daily_reports(*, uow: UnitOfWork, campaign_id: int) -> list[dict[str, Any]]:
                 "conversion_per_rpc": day["conversion_per_rpc"],
                 "completion": r["payload"]["completion"],
                 "delivery_status": r["delivery_status"].value,
+                "delivery_attempts": r["delivery_attempts"],
+                "last_error": r["last_error"],
                 "file_path": r["file_path"],
             }
         )

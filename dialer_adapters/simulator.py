@@ -208,6 +208,13 @@ REFUSAL_REASONS = (
     "不信任电话营销 distrusts phone sales",
     "要和家人商量 will ask family",
 )
+#: What customers who asked to be called back wanted to know first (客户热点: questions).
+CUSTOMER_QUESTIONS = (
+    "问合约期 asks about the contract term",
+    "问流量是否清零 asks whether unused data expires",
+    "要核实资费细则 wants the price details checked",
+    "问能否随时取消 asks whether it can be cancelled any time",
+)
 
 # What happens next to a call or an agent, in simulated seconds.
 _DIAL, _RING, _ANSWER, _END, _HANGUP, _DISPOSE, _PATIENCE, _SIGN_IN, _SIGN_OUT = range(9)
@@ -491,6 +498,8 @@ class SimulatedDialer:
         wrap = _gamma(rng, a.wrap_up, a.wrap_cv)
         note = rng.choice(REFUSAL_REASONS)
         callback_hours = rng.choice((2, 4, 24))
+        # Drawn last, so adding it changed no earlier draw and no outcome of a key.
+        question = rng.choice(CUSTOMER_QUESTIONS)
 
         local = self._local(self._t + review)
         machine, person = c.answered_shares(local.hour, request.segment)
@@ -532,7 +541,11 @@ class SimulatedDialer:
             wrap=wrap,
             disposition=disposition,
             callback_hours=callback_hours,
-            note=note if disposition is Disposition.REFUSED else None,
+            note=note
+            if disposition is Disposition.REFUSED
+            else question
+            if disposition is Disposition.CALLBACK
+            else None,
             agent=request.agent,
         )
         self._keys.add(request.key)

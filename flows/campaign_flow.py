@@ -21,7 +21,7 @@ from campaigns.dialing import run_slice
 from campaigns.errors import DialerUnavailable
 from campaigns.model import CampaignRecord, Phase
 from campaigns.model import CampaignState as S
-from flows import api, progress, suspension
+from flows import api, feedback_flow, progress, suspension
 from flows.bootstrap import App, bootstrap
 from flows.gates import wait_at_gate
 from flows.trial_gate import (
@@ -118,26 +118,11 @@ def dial_task(campaign_id: int, phase: str, start: datetime, end: datetime) -> d
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def daily_report_task(campaign_id: int, day: date) -> dict[str, Any]:
     """Build, store, write and deliver one day's feedback."""
-    app = bootstrap()
-    report_id, payload = reporting.build_daily_report(
-        uow=app.uow(), campaign_id=campaign_id, day=day, now=_now()
-    )
-    status = reporting.deliver_report(
-        uow=app.uow(),
-        report_id=report_id,
-        sender=app.sender(),
-        reports_dir=app.settings.reports_dir,
-        now=_now(),
-    )
-    d, c = payload["day"], payload["cumulative"]
+    _, payload, status = feedback_flow.deliver_one(bootstrap(), campaign_id, day)
     create_markdown_artifact(
-        f"# Campaign {campaign_id}, {day}\n\n"
-        f"| | day | cumulative |\n|---|---|---|\n"
-        + "".join(
-            f"| {k} | {d[k]} | {c[k]} |\n"
-            for k in ("attempts", "connected", "right_party", "successes", "completion")
-        ),
+        reporting.daily_markdown(payload),
         key=f"feedback-{campaign_id}-{day.isoformat()}",
+        description="Daily feedback to the branch (numbers masked)",
     )
     return payload | {"delivery": status.value}
 
@@ -288,4 +273,8 @@ def campaign_flow(
         state = get().state
     if state is S.PAUSED:  # on a deployment the run suspends here and frees its worker
         suspension.suspend_while_paused(app, campaign_id)
+        state = get().state
+    if state in (S.COMPLETED, S.CANCELLED):
+        sent = feedback_flow.final_summary_task(campaign_id)
+        progress.emit("summary", campaign_id=campaign_id, delivery=sent["delivery"])
     return state.value

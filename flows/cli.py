@@ -30,7 +30,13 @@ EPILOG = """examples:
   outbound dial 1                            a dialing worker without Prefect (scale-out, restarts)
   outbound serve                             run campaign flows from a Prefect deployment
   outbound status 1                          where campaign 1 stands
-  outbound report 1                          its daily feedback reports
+  outbound report show 1                     its daily feedback reports and their delivery
+  outbound report daily --date 2026-11-25    send the day's feedback of every active campaign
+  outbound report resend --failed            send failed reports again
+  outbound report summary 1                  final summary of campaign 1
+  outbound report ops --period week          the center's weekly operations report
+  outbound shifts import shifts.csv          agents' schedules and busy time (有效工时利用率)
+  outbound ratings import ratings.csv        customers' ratings of calls (满意度)
   outbound users add li --role staff         a dashboard user (asks for the password)
   outbound dashboard                         open the manager dashboard
 
@@ -360,6 +366,12 @@ def cmd_transition(args: argparse.Namespace, target: str) -> int:
         print(f"its flow run {run.run_id} is still running and takes this up after its slice")
     elif target == "LIVE" and not args.no_run:
         print(f"campaign {c.id}: {_run_flow(app, c.id, actor=args.by)}")
+    if target == "CANCELLED" and run.action != "running":
+        # No run will see the cancellation, so the branch gets its summary from here.
+        from flows.feedback_flow import deliver_summary
+
+        sent = deliver_summary(app, c.id)
+        print(f"final summary to branch {c.branch_code}: {sent['delivery']}")
     return 0
 
 
@@ -373,10 +385,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "outbound serve needs a Prefect server: set OUTBOUND_PREFECT_API_URL"
         )
     print(
-        f"serving deployment {suspension.DEPLOYMENT}; set OUTBOUND_PREFECT_DEPLOYMENT="
+        f"serving deployment {suspension.DEPLOYMENT} and one daily-feedback/branch-<code> "
+        f"deployment per branch (17:00 in its time zone); set OUTBOUND_PREFECT_DEPLOYMENT="
         f"{suspension.DEPLOYMENT} where the CLI runs (Ctrl+C to stop)"
     )
-    suspension.serve(limit=args.limit)
+    suspension.serve(limit=args.limit, app=app)
     return 0
 
 
@@ -529,20 +542,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from campaigns import reporting, views
+    """`outbound report show N`: a campaign's stored daily reports and their delivery."""
+    from campaigns import views
 
     app = _app(args)
     if args.date:
-        report_id, _ = reporting.build_daily_report(
-            uow=app.uow(), campaign_id=args.campaign, day=_date(args.date, "--date"), now=_now()
-        )
-        status = reporting.deliver_report(
-            uow=app.uow(),
-            report_id=report_id,
-            sender=app.sender(),
-            reports_dir=app.settings.reports_dir,
-            now=_now(),
-        )
+        from flows.feedback_flow import deliver_one
+
+        _, _, status = deliver_one(app, args.campaign, _date(args.date, "--date"))
         print(f"report for {args.date}: {status.value}")
     reports = views.daily_reports(uow=app.uow(), campaign_id=args.campaign)
     if args.json:
@@ -552,6 +559,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     table = Table(title=f"Daily feedback of campaign {args.campaign}")
     for col in (
+        "id",
         "date",
         "attempts",
         "RPC",
@@ -559,11 +567,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         "completion",
         "complaints",
         "delivery",
+        "tries",
+        "last error",
         "file",
     ):
         table.add_column(col)
     for r in reports:
         table.add_row(
+            str(r["id"]),
             str(r["date"]),
             f"{r['attempts']:,}",
             f"{r['right_party']:,}",
@@ -571,10 +582,189 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"{r['completion']:.0%}",
             str(r["complaints"]),
             r["delivery_status"],
+            str(r["delivery_attempts"]),
+            r["last_error"] or "",
             r["file_path"] or "",
         )
     _console().print(table)
     return 0
+
+
+def cmd_report_daily(args: argparse.Namespace) -> int:
+    """`outbound report daily`: build, write and send a day's feedback for active campaigns."""
+    from campaigns import reporting
+    from flows.feedback_flow import branch_today, deliver_daily
+
+    app = _app(args)
+    day = _date(args.date, "--date") if args.date else branch_today(app, args.branch)
+    ids = (
+        [args.campaign]
+        if args.campaign
+        else reporting.campaigns_to_report(uow=app.uow(), day=day, branch_code=args.branch)
+    )
+    rows = deliver_daily(app, campaign_ids=ids, day=day)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return 0
+    if not rows:
+        print(f"no campaign was active on {day}")
+        return 0
+    with app.uow() as uow:
+        payloads = [uow.reports.get(r["report"])[2] for r in rows]
+    out = _console()
+    for row, payload in zip(rows, payloads, strict=True):
+        out.print(reporting.daily_markdown(payload), markup=False, soft_wrap=True)
+        out.print(f"delivery: {row['delivery']}\n")
+    out.print(f"files in {app.settings.reports_dir}")
+    return 0
+
+
+def cmd_report_resend(args: argparse.Namespace) -> int:
+    """`outbound report resend`: send stored reports again (same idempotency key)."""
+    from campaigns import reporting
+    from campaigns.errors import ValidationError
+
+    app = _app(args)
+    if args.summary is not None:
+        from flows.feedback_flow import deliver_summary
+
+        sent = deliver_summary(app, args.summary, resend=True)
+        print(f"final summary of campaign {args.summary}: {sent['delivery']}")
+        return 0
+    if (args.campaign is None) != (args.date is None):
+        raise ValidationError("give --campaign and --date together, or --id, or --failed")
+    if args.id is None and args.campaign is None and not args.failed:
+        raise ValidationError("say which reports: --id R, --campaign N --date D, or --failed")
+    ids = reporting.reports_to_resend(
+        uow=app.uow(),
+        report_id=args.id,
+        campaign_id=args.campaign,
+        day=_date(args.date, "--date") if args.date else None,
+    )
+    from flows.feedback_flow import redeliver
+
+    failed = 0
+    for report_id in ids:
+        status = redeliver(app, report_id)
+        failed += status.value == "FAILED"
+        print(f"report {report_id}: {status.value}")
+    if not ids:
+        print("nothing to resend: every report was delivered")
+    return 1 if failed else 0
+
+
+def cmd_report_summary(args: argparse.Namespace) -> int:
+    """`outbound report summary N`: the final summary of a campaign."""
+    from campaigns import reporting
+
+    app = _app(args)
+    if args.no_send:
+        payload = reporting.build_final_summary(
+            uow=app.uow(), campaign_id=args.campaign, now=_now()
+        )
+        reporting.write_final_summary(payload, app.settings.reports_dir)
+        payload["delivery"] = "not sent"
+    else:
+        from flows.feedback_flow import deliver_summary
+
+        payload = deliver_summary(app, args.campaign)
+    if args.json:
+        print(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+        return 0
+    _console().print(reporting.summary_markdown(payload), markup=False, soft_wrap=True)
+    print(f"delivery: {payload['delivery']}; files in {app.settings.reports_dir}")
+    return 0
+
+
+def cmd_report_ops(args: argparse.Namespace) -> int:
+    """`outbound report ops`: the center's daily, weekly or monthly operations report."""
+    from zoneinfo import ZoneInfo
+
+    from campaigns import reporting
+    from campaigns.operations import PeriodKind
+    from flows.feedback_flow import operations
+
+    app = _app(args)
+    day = (
+        _date(args.date, "--date")
+        if args.date
+        else _now().astimezone(ZoneInfo(app.settings.timezone)).date()
+    )
+    payload, paths = operations(app, kind=PeriodKind(args.period), day=day)
+    if args.json:
+        print(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+        return 0
+    _console().print(reporting.operations_markdown(payload), markup=False, soft_wrap=True)
+    print("written: " + ", ".join(paths))
+    return 0
+
+
+def cmd_shifts(args: argparse.Namespace) -> int:
+    """`outbound shifts import FILE`: agents' scheduled, signed-in and busy-flagged time."""
+    import csv
+
+    from campaigns import reporting
+    from campaigns.errors import ValidationError
+    from campaigns.operations import ShiftRecord
+
+    app = _app(args)
+    shifts = []
+    with open(args.file, encoding="utf-8-sig", newline="") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            try:
+                shifts.append(
+                    ShiftRecord(
+                        work_id=row["work_id"].strip(),
+                        day=date.fromisoformat(row["date"].strip()),
+                        scheduled_seconds=round(float(row["scheduled_minutes"]) * 60),
+                        work_seconds=round(float(row["work_minutes"]) * 60),
+                        busy_seconds=round(float(row["busy_minutes"]) * 60),
+                    )
+                )
+            except (KeyError, ValueError, AttributeError) as exc:
+                raise ValidationError(
+                    f"{args.file} line {line}: {exc!r}; columns are work_id,date,"
+                    "scheduled_minutes,work_minutes,busy_minutes"
+                ) from None
+    n = reporting.import_shifts(uow=app.uow(), shifts=shifts, now=_now())
+    print(f"{n:,} agent shifts imported")
+    return 0
+
+
+#: How a survey file may write a rating; empty means surveyed and not answered.
+RATINGS = {"satisfied": True, "满意": True, "dissatisfied": False, "不满意": False, "": None}
+
+
+def cmd_ratings(args: argparse.Namespace) -> int:
+    """`outbound ratings import FILE`: customers' ratings of calls, by call key."""
+    import csv
+
+    from campaigns import reporting
+    from campaigns.errors import ValidationError
+
+    app = _app(args)
+    ratings: list[tuple[str, bool | None]] = []
+    with open(args.file, encoding="utf-8-sig", newline="") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            value = (row.get("rating") or "").strip().lower()
+            if not row.get("call_key") or value not in RATINGS:
+                raise ValidationError(
+                    f"{args.file} line {line}: columns are call_key,rating; a rating is "
+                    "satisfied/满意, dissatisfied/不满意 or empty (surveyed, no answer)"
+                )
+            ratings.append((row["call_key"].strip(), RATINGS[value]))
+    n = reporting.import_ratings(uow=app.uow(), ratings=ratings, now=_now())
+    print(f"{n:,} call ratings imported")
+    return 0
+
+
+def _legacy_report(argv: list[str]) -> list[str]:
+    """`outbound report 3` (before the report subcommands) still means `report show 3`."""
+    if "report" in argv:
+        i = argv.index("report")
+        if i + 1 < len(argv) and argv[i + 1].isdigit():
+            return [*argv[: i + 1], "show", *argv[i + 1 :]]
+    return argv
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
@@ -893,10 +1083,76 @@ def build_parser() -> argparse.ArgumentParser:
         help="judge what is callable at this instant (ISO 8601 with offset); default now",
     )
 
-    p = add("report", "show a campaign's daily feedback; --date builds and sends one", cmd_report)
+    report = sub.add_parser(
+        "report",
+        help="daily feedback to branches, final summaries, operations reports",
+        description="Daily feedback to branches (also sent by the daily-feedback deployment at "
+        "17:00 in each branch's time zone), final summaries of finished campaigns, and the "
+        "center's operations reports. Files (JSON, CSV for Excel, XLSX, HTML) go to "
+        "OUTBOUND_REPORTS_DIR; phone numbers are masked in all of them.",
+        epilog="examples:\n"
+        "  outbound report daily --date 2026-11-25        every campaign active that day\n"
+        "  outbound report daily --branch GZ              today in branch GZ's time zone\n"
+        "  outbound report show 3                         campaign 3's reports and delivery\n"
+        "  outbound report resend --failed                every pending or failed report\n"
+        "  outbound report resend --campaign 3 --date 2026-11-25\n"
+        "  outbound report summary 3                      final summary of campaign 3\n"
+        "  outbound report ops --period week --date 2026-11-25",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    reports = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
+
+    def add_report(
+        name: str, help_: str, fn: Callable[[argparse.Namespace], int]
+    ) -> argparse.ArgumentParser:
+        p = reports.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=fn)
+        p.add_argument("--json", action="store_true", help="print JSON")
+        return p
+
+    p = add_report(
+        "daily",
+        "build, write and send the day's feedback of every campaign active that day",
+        cmd_report_daily,
+    )
+    p.add_argument("--date", help="the local day, YYYY-MM-DD (default: today)")
+    p.add_argument("--branch", help="only this branch's campaigns, e.g. GZ")
+    p.add_argument("--campaign", type=int, help="only this campaign")
+
+    p = add_report(
+        "show",
+        "list a campaign's daily reports with their delivery state (`report N` also works)",
+        cmd_report,
+    )
     p.add_argument("campaign", type=int)
-    p.add_argument("--date", help="build and deliver the report of this day, YYYY-MM-DD")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--date", help="first build and deliver the report of this day, YYYY-MM-DD")
+
+    p = add_report(
+        "resend",
+        "send stored reports to the branch again, with the same idempotency key",
+        cmd_report_resend,
+    )
+    p.add_argument("--id", type=int, help="one report by its id (see `report show`)")
+    p.add_argument("--campaign", type=int, help="with --date: that campaign's report of the day")
+    p.add_argument("--date", help="YYYY-MM-DD, with --campaign")
+    p.add_argument("--failed", action="store_true", help="every report pending or failed")
+    p.add_argument("--summary", type=int, metavar="CAMPAIGN", help="a campaign's final summary")
+
+    p = add_report(
+        "summary",
+        "the final summary of a campaign: hot spots, activation, breakdowns, recommendations",
+        cmd_report_summary,
+    )
+    p.add_argument("campaign", type=int)
+    p.add_argument("--no-send", action="store_true", help="write the files only")
+
+    p = add_report(
+        "ops",
+        "the center's operations report (占用/接通/呼损/15秒接通…) for a day, week or month",
+        cmd_report_ops,
+    )
+    p.add_argument("--period", choices=["day", "week", "month"], default="day")
+    p.add_argument("--date", help="a day in the period, YYYY-MM-DD (default: today)")
 
     p = add("clean", "preview or run a campaign's list cleaning, and set its rules", cmd_clean)
     p.add_argument("campaign", type=int)
@@ -935,6 +1191,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--history", help="msisdn,contacted_at[,source] (prior contacts)")
     p.add_argument("--follow-ups", dest="follow_ups", help="msisdn,recorded_at[,note] (回访记录)")
     p.add_argument("--append", action="store_true", help="add to the snapshot instead of replacing")
+
+    p = add(
+        "shifts",
+        "import agents' shifts (排班, signed-in and 示忙 minutes) for 有效工时利用率",
+        cmd_shifts,
+    )
+    p.add_argument("action", choices=["import"])
+    p.add_argument("file", help="CSV: work_id,date,scheduled_minutes,work_minutes,busy_minutes")
+
+    p = add(
+        "ratings",
+        "import customers' ratings of calls (评定: 满意/不满意) from the survey after them",
+        cmd_ratings,
+    )
+    p.add_argument("action", choices=["import"])
+    p.add_argument("file", help="CSV: call_key,rating (satisfied, dissatisfied or empty)")
 
     p = add("branch", "list branches, or set one's monthly quota and feedback webhook", cmd_branch)
     p.add_argument("code", nargs="?", help="branch code to change, e.g. GZ")
@@ -975,7 +1247,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `outbound` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_legacy_report(list(sys.argv[1:] if argv is None else argv)))
     if args.command == "db" and args.revision is None:
         args.revision = "head" if args.action == "upgrade" else "base"
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -127,6 +128,9 @@ def run_demo(
     services.configure_branch(uow=app.uow(), code="GZ", actor="demo", now=now, webhook_url="")
     campaign = services.get_campaign(uow=app.uow(), campaign_id=result.campaign_id)
     _print_summary(out, result, campaign, day_reports, deliveries, receiver.url)
+    summary_file = app.settings.reports_dir / f"campaign-{campaign.id}-summary.json"
+    if summary_file.exists():  # written when the flow completed or cancelled the campaign
+        print_final_summary(out, json.loads(summary_file.read_text(encoding="utf-8")))
     pacing = pacing_by_day(slices, app.settings.timezone)
     out.print(pacing_table(pacing))
     elapsed = time.perf_counter() - t0
@@ -236,35 +240,24 @@ def _print_summary(
     by_day: dict[str, dict[str, Any]] = {}
     for r in day_reports:
         by_day[r["date"]] = r  # the last report of a day is the complete one
-    daily = Table(title="Daily feedback to branch GZ (one row per simulated day)")
-    for col in (
-        "date",
-        "attempts",
-        "dialled",
-        "connected",
-        "RPC",
-        "successes",
-        "conv/RPC",
-        "complaints",
-        "completion",
-        "delivery",
-    ):
-        daily.add_column(col, justify="right")
+    out.print("\n[bold]Daily feedback to branch GZ 每日反馈[/] (what the branch received each day)")
     for day, r in sorted(by_day.items()):
-        d = r["day"]
-        daily.add_row(
-            day,
-            f"{d['attempts']:,}",
-            f"{d['records_dialled']:,}",
-            f"{d['connected']:,}",
-            f"{d['right_party']:,}",
-            f"{d['successes']:,}",
-            f"{d['conversion_per_rpc']:.1%}",
-            str(d["complaints"]),
-            f"{r['completion']:.0%}",
-            r.get("delivery", ""),
+        d, ph = r["day"], r["phases"]["day"]
+        refusal = r["top_refusal_reasons"][0] if r["top_refusal_reasons"] else None
+        out.print(
+            f"[bold]{day}[/]  attempts {d['attempts']:,} (trial {ph['TRIAL']['attempts']:,}, "
+            f"live {ph['LIVE']['attempts']:,}) · dialled {d['records_dialled']:,} · "
+            f"connects {d['connected']:,} · RPC {d['right_party']:,} · pitched {d['pitched']:,} · "
+            f"successes {d['successes']:,} ({d['conversion_per_rpc']:.1%} of RPC, "
+            f"{d['conversion_per_record']:.1%} per record)\n"
+            f"            complaints {d['complaints']} · DNC {d['dnc_requests']} · abandon "
+            f"{d['abandon_rate']:.1%} · talk {d['avg_talk_seconds']:.0f} s · goal "
+            f"{r['completion']:.0%} (finish at this pace: {r['projected']['finish'] or '—'}) · "
+            + (f"top refusal {refusal['reason']} ({refusal['day']}) · " if refusal else "")
+            + f"{r.get('delivery', '')}",
+            soft_wrap=True,
+            highlight=False,
         )
-    out.print(daily)
     if by_day:
         last = by_day[max(by_day)]
         c = last["cumulative"]
@@ -292,3 +285,51 @@ def _print_summary(
             + ", ".join(f"{r['reason']} ({r['count']})" for r in last["top_refusal_reasons"][:3])
         )
     out.print(f"Webhook deliveries received by the branch receiver at {url}: {deliveries}")
+
+
+def print_final_summary(out: Console, summary: dict[str, Any]) -> None:
+    """The final summary the branch received, in short."""
+    goal, act, spots = summary["goal"], summary["activation"], summary["hot_spots"]
+    out.print(
+        f"\n[bold]Final summary 总结[/] of campaign {summary['campaign_id']} "
+        f"({summary['state']}): goal {goal['goal_activations']:,}, reached {goal['successes']:,} "
+        f"({'met' if goal['met'] else 'missed by ' + format(goal['shortfall'], ',')}); "
+        f"activation {act['rate_vs_valid_list']:.1%} of the valid list, "
+        f"{act['rate_vs_rpc']:.1%} of RPC.",
+        soft_wrap=True,
+    )
+    out.print(
+        "Hot spots 客户热点: "
+        + "; ".join(f"{r['reason']} ({r['count']})" for r in spots["refusal_reasons"][:3])
+        + " | questions: "
+        + "; ".join(f"{q['question']} ({q['count']})" for q in spots["questions"][:3]),
+        soft_wrap=True,
+    )
+    table = Table(title="Conversion per segment, script, phase and best/worst hours and agents")
+    for col in ("group", "attempts", "contact rate", "RPC", "successes", "conv/RPC"):
+        table.add_column(col, justify="right")
+    hours = sorted(summary["by_hour"], key=lambda r: r["contact_rate"])
+    agents = sorted(
+        (r for r in summary["by_agent"] if r["key"] != "(no agent)"),
+        key=lambda r: r["conversion_per_rpc"],
+    )
+    picks = [
+        *(("segment " + r["key"], r) for r in summary["by_segment"]),
+        *(("script " + r["key"], r) for r in summary["by_script_version"]),
+        *((r["key"].lower(), r) for r in summary["by_phase"]),
+        *(("hour " + r["key"], r) for r in (hours[:1] + hours[-1:] if hours else [])),
+        *(("agent " + r["key"], r) for r in (agents[:1] + agents[-1:] if agents else [])),
+    ]
+    for name, r in picks:
+        table.add_row(
+            name,
+            f"{r['attempts']:,}",
+            f"{r['contact_rate']:.1%}",
+            f"{r['right_party']:,}",
+            f"{r['successes']:,}",
+            f"{r['conversion_per_rpc']:.1%}",
+        )
+    out.print(table)
+    out.print("[bold]Recommendations 建议[/]")
+    for i, line in enumerate(summary["recommendations"], 1):
+        out.print(f"  {i}. {line}", soft_wrap=True)

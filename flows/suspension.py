@@ -190,15 +190,23 @@ def submit(campaign_id: int, deployment: str, **parameters: Any) -> str:
     return str(cast(FlowRun, run).id)
 
 
-def serve(*, limit: int | None = None) -> None:
-    """Create the deployment and run its flow runs in this process until interrupted."""
+def serve(*, limit: int | None = None, app: App | None = None) -> None:
+    """Create the campaign deployment and each branch's daily feedback deployment, and run
+    their flow runs in this process until interrupted."""
+    from prefect import serve as serve_all
+    from prefect.deployments.runner import RunnerDeployment
     from prefect.types.entrypoint import EntrypointType
 
     from flows.campaign_flow import campaign_flow
+    from flows.feedback_flow import feedback_deployments
 
-    campaign_flow.serve(
+    campaign = campaign_flow.to_deployment(
         name=DEPLOYMENT_NAME,
-        limit=limit,
         entrypoint_type=EntrypointType.MODULE_PATH,
         description="Carries one campaign as far as it can go; suspended while it is paused.",
     )
+    branches = []
+    if app is not None:
+        with app.uow() as uow:
+            branches = uow.catalogue.branches()
+    serve_all(cast(RunnerDeployment, campaign), *feedback_deployments(branches), limit=limit)

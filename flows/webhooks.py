@@ -12,6 +12,39 @@ from typing import Any
 
 import httpx
 
+SIGNATURE_HEADER = "X-Outbound-Signature"
+#: A signature older than this is refused, so a captured request cannot be replayed later.
+SIGNATURE_TOLERANCE = 300
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The signature header's value, Stripe style: `t=<unix time>,v1=<hex HMAC-SHA256>` of
+    `<t>.<body>`."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(
+    secret: str,
+    header: str | None,
+    body: bytes,
+    *,
+    now: float,
+    tolerance: int = SIGNATURE_TOLERANCE,
+) -> bool:
+    """Whether a signature header is valid for this body and recent enough."""
+    if not header:
+        return False
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        timestamp = int(parts.get("t", ""))
+    except ValueError:
+        return False
+    if abs(now - timestamp) > tolerance:
+        return False
+    expected = sign(secret, body, timestamp).split(",v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
 
 class HttpxFeedbackSender:
     """Sends feedback payloads; returns an error text instead of raising, so it can be stored."""
@@ -38,9 +71,7 @@ class HttpxFeedbackSender:
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key}
         if self.secret:
-            ts = str(int(time.time()))
-            sig = hmac.new(self.secret.encode(), f"{ts}.".encode() + body, hashlib.sha256)
-            headers["X-Outbound-Signature"] = f"t={ts},v1={sig.hexdigest()}"
+            headers[SIGNATURE_HEADER] = sign(self.secret, body, int(time.time()))
         client = self._client or httpx.Client(timeout=self.timeout)
         error: str | None = None
         try:
@@ -56,7 +87,8 @@ class HttpxFeedbackSender:
                     if response.status_code < 500:
                         return error
                 if attempt < self.retries:
-                    # Jitter spreads retries of many reports that failed together.
+                    # Exponential backoff; jitter spreads the retries of many reports that
+                    # failed together (the branch's server was down for all of them).
                     self._sleep(self.backoff * (2**attempt) * (0.5 + random.random() / 2))
             return error
         finally:

@@ -278,6 +278,24 @@ class Agent(Base):
     outbound_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class AgentShift(Base):
+    """One agent's day from the workforce schedule and the ACD: what 有效工时利用率 needs.
+
+    Imported (`outbound shifts import`), since neither the dialer nor this engine knows an
+    agent's schedule or the time the agent flagged busy (示忙).
+    """
+
+    __tablename__ = "agent_shifts"
+    __table_args__ = (UniqueConstraint("agent_id", "day"),)
+    id: Mapped[intpk]
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    day: Mapped[date]
+    scheduled_seconds: Mapped[int]  # 排班时长
+    work_seconds: Mapped[int]  # 工作时长: signed in
+    busy_seconds: Mapped[int]  # 示忙时长: signed in but flagged busy
+    imported_at: Mapped[datetime]
+
+
 #: An attempt row is written as DIALLED before the call is originated, then ENDED.
 ATTEMPT_DIALLED = "DIALLED"
 ATTEMPT_ENDED = "ENDED"
@@ -354,6 +372,21 @@ class AgentHourly(Base):
     calls: Mapped[int]
     talk_seconds: Mapped[float] = mapped_column(Float)
     wrap_seconds: Mapped[float] = mapped_column(Float)
+
+
+class CallRating(Base):
+    """The customer's rating of one call (评定), from the survey after it; imported.
+
+    A row with no rating is a survey sent and not answered: it counts in 评定总数 only.
+    """
+
+    __tablename__ = "call_ratings"
+    id: Mapped[intpk]
+    attempt_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("call_attempts.id"), unique=True
+    )
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    imported_at: Mapped[datetime]
 
 
 class DncEntry(Base):

@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from campaigns.storage.analytics import SqlAlchemyReportQueries
 from campaigns.storage.repositories import (
     SqlAlchemyAttemptRepository,
     SqlAlchemyAuditLog,
@@ -42,6 +43,7 @@ class SqlAlchemyUnitOfWork:
         self.rollups = SqlAlchemyRollupRepository(self.session)
         self.users = SqlAlchemyUserRepository(self.session)
         self.audit = SqlAlchemyAuditLog(self.session)
+        self.analytics = SqlAlchemyReportQueries(self.session)
         return self
 
     def __exit__(

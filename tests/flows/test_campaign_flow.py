@@ -98,7 +98,12 @@ def test_small_campaign_through_every_stage(flow_app: App) -> None:
     assert phases == {Phase.TRIAL, Phase.LIVE}
     assert ContactState.DIALING not in states and ContactState.READY not in states
     assert reports and all(r["delivery_status"].value == "DELIVERED" for r in reports)
-    assert {m["json"]["date"] for m in receiver.received} == {str(r["date"]) for r in reports}
+    daily = [m for m in receiver.received if m["json"]["type"] == "daily_feedback"]
+    assert {m["json"]["date"] for m in daily} == {str(r["date"]) for r in reports}
+    # The run that completed the campaign sent its final summary, once.
+    summaries = [m for m in receiver.received if m["json"]["type"] == "final_summary"]
+    assert [m["headers"]["Idempotency-Key"] for m in summaries] == [f"{cid}:final-summary"]
+    assert summaries[0]["json"]["state"] == "COMPLETED"
     assert all(r["file_path"] and os.path.exists(r["file_path"]) for r in reports)
 
 
