@@ -123,6 +123,11 @@ class SippPeers:
         return [self.number(next(names), i) for i in range(n)]
 
     @property
+    def templates(self) -> dict[str, str]:
+        """Scenario name -> the dial URI template of its SIPp."""
+        return {name: f"sip:{{digits}}@127.0.0.1:{port}" for name, port in self.ports.items()}
+
+    @property
     def routes(self) -> dict[str, str]:
         """Prefix -> dial URI template, for `SipDialer(routes=...)`."""
         return {

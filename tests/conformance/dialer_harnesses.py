@@ -23,14 +23,12 @@ A later SIP adapter plugs in by adding, for example:
 from __future__ import annotations
 
 import atexit
-import os
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
+from sip_support import sip_can_run
 
 from campaigns.ports import Dialer
 from dialer_adapters import load_dialer
@@ -94,22 +92,6 @@ HARNESSES: dict[str, Harness] = {
         limited={"max_calls": 3},
     ),
 }
-
-
-def sip_required() -> bool:
-    """Whether missing SIP peers fail the run (CI) rather than skip it."""
-    return os.environ.get("CI") == "true" or os.environ.get("OUTBOUND_REQUIRE_SIP") == "1"
-
-
-def sip_can_run() -> str | None:
-    """None when baresip and SIPp are installed; in CI their absence fails the test."""
-    missing = [b for b in ("baresip", "sipp") if shutil.which(b) is None]
-    if not missing:
-        return None
-    reason = f"{' and '.join(missing)} not installed (`make sip-peers` installs them)"
-    if sip_required():
-        pytest.fail(f"{reason}; CI / OUTBOUND_REQUIRE_SIP=1 requires them", pytrace=False)
-    return reason
 
 
 class _SipPeer:
