@@ -278,6 +278,11 @@ class SipDialer:
             self._process = None
         self._reset()
 
+    @property
+    def process(self) -> BaresipProcess | None:
+        """The baresip this adapter started (None when attached to a running one)."""
+        return self._process
+
     # ---------------------------------------------------------------- connection
 
     async def _connect(self) -> None:
