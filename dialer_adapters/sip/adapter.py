@@ -222,7 +222,8 @@ class SipDialer:
             # Some dials may have reached baresip: these keys stay placed (never dialled
             # twice) and end as network failures, which the engine retries soon.
             self._control_lost(exc)
-            raise DialerUnavailable(f"baresip control connection lost: {exc}") from exc
+            tail = self._process.log_tail(5) if self._process is not None else ""
+            raise DialerUnavailable(f"baresip control connection lost: {exc}\n{tail}") from exc
         finally:
             self._originating = False
         for (_, uri), response in zip(batch, responses, strict=True):

@@ -12,12 +12,18 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from dialer_adapters.sip.netstring import Decoder, NetstringError, encode
 
 log = logging.getLogger(__name__)
+
+#: Commands per write. baresip 1.0's ctrl_tcp loses commands when one read brings it
+#: many frames at once (100 dials in one write went unanswered; 50 did not), so a long
+#: batch goes in chunks, each answered before the next is written.
+WRITE_CHUNK = 16
 
 
 class ControlLost(ConnectionError):
@@ -46,12 +52,21 @@ class BaresipControl:
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._socket: Any = None
 
     async def connect(self) -> None:
         """Open the connection (OSError or TimeoutError when baresip is not there)."""
-        self._reader, self._writer = await asyncio.wait_for(
+        reader, writer = await asyncio.wait_for(
             asyncio.open_connection(self.host, self.port), self.timeout
         )
+        self._reader, self._writer = reader, writer
+        self._socket = writer.get_extra_info("socket")
+        if self._socket is not None:
+            # Commands and events are small writes. baresip leaves Nagle on, so its answer
+            # to a dial waits for our ACK of the event it sent just before; acknowledging
+            # at once (TCP_QUICKACK, re-armed after each read) saves ~40 ms per call.
+            self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._quickack()
         self._closing = False
         self._task = asyncio.create_task(self._read(), name="baresip-ctrl")
 
@@ -66,9 +81,19 @@ class BaresipControl:
         return response
 
     async def commands(self, batch: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
-        """Write several commands in one go (baresip runs them back to back); their responses."""
+        """Run commands in order, written WRITE_CHUNK at a time; their responses.
+
+        Commands written together run back to back in baresip (nothing comes between two
+        of them); an even chunk size keeps `callfind` + `hangup` pairs together.
+        """
         if not self.connected or self._writer is None:
             raise ControlLost("not connected to baresip")
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(batch), WRITE_CHUNK):
+            out += await self._write(batch[i : i + WRITE_CHUNK])
+        return out
+
+    async def _write(self, batch: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
         futures = []
         frames = []
@@ -78,6 +103,8 @@ class BaresipControl:
             self._pending[token] = future
             futures.append(future)
             frames.append(encode({"command": command, "params": params, "token": token}))
+        if self._writer is None:
+            raise ControlLost("not connected to baresip")
         try:
             self._writer.write(b"".join(frames))
             await self._writer.drain()
@@ -108,6 +135,7 @@ class BaresipControl:
                 data = await self._reader.read(65536)
                 if not data:
                     break
+                self._quickack()
                 for message in decoder.feed(data):
                     self._dispatch(message)
         except (OSError, NetstringError) as exc:
@@ -116,6 +144,12 @@ class BaresipControl:
         self._fail_pending(reason)
         if not self._closing:
             self._on_lost(reason)
+
+    def _quickack(self) -> None:
+        quickack = getattr(socket, "TCP_QUICKACK", None)  # Linux only
+        if quickack is not None and self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.setsockopt(socket.IPPROTO_TCP, quickack, 1)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         if message.get("response"):
