@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with Python 3.11+:
 #   make demo   sets up .venv and runs the whole mission on synthetic data
-#   make test   sets up .venv and runs lint, types and the test suite (SQLite + PostgreSQL)
+#   make test   sets up .venv and runs lint, types and the test suite (SQLite + PostgreSQL,
+#               and real SIP peers: baresip and SIPp, installed with apt-get when missing)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -47,7 +48,7 @@ sip-peers:
 
 test: $(STAMP) postgres sip-peers lint
 	DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false OUTBOUND_REQUIRE_POSTGRES=$${OUTBOUND_REQUIRE_POSTGRES:-1} \
-		$(BIN)/pytest
+		OUTBOUND_REQUIRE_SIP=$${OUTBOUND_REQUIRE_SIP:-1} $(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

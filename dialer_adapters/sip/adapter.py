@@ -17,6 +17,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import os
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -90,6 +91,7 @@ class SipDialer:
         lines: int | None = 30,
         aor: str = "sip:dialer@127.0.0.1",
         password: SecretStr | str | None = None,
+        password_env: str | None = None,
         auth_user: str | None = None,
         outbound_proxy: str | None = None,
         regint: int = 0,
@@ -113,6 +115,11 @@ class SipDialer:
         for template in [uri, *self.routes.values()]:
             if "{number}" not in template and "{digits}" not in template:
                 raise ConfigurationError(f"dial URI {template!r} has no {{number}} or {{digits}}")
+        if password is None and password_env:
+            # Keeps the secret out of OUTBOUND_DIALER_OPTIONS: name the variable holding it.
+            if password_env not in os.environ:
+                raise ConfigurationError(f"{password_env} (the SIP password) is not set")
+            password = os.environ[password_env]
         if isinstance(password, str):
             password = SecretStr(password)
         self.account = SipAccount(

@@ -44,7 +44,12 @@ def scenarios(*, ring_ms: int = 1000, talk_ms: int = 2000) -> dict[str, Scenario
 
     all_ = [
         Scenario(
-            "answer", 1, "answer.xml", {"ring_ms": str(ring_ms), "talk_ms": str(talk_ms)}, None
+            "answer",
+            1,
+            "answer.xml",
+            # SIPp reads a timeout of 0 as "none": ring at least 1 ms.
+            {"ring_ms": str(max(1, ring_ms)), "talk_ms": str(talk_ms)},
+            None,
         ),
         Scenario("busy", 2, "reject.xml", reject(486, "Busy Here"), Disposition.BUSY),
         Scenario("ring", 3, "ring.xml", {}, Disposition.NO_ANSWER),

@@ -63,10 +63,12 @@ def config_text(*, ctrl_port: int, sip_listen: str, max_calls: int, rtp_ports: s
             f"sip_listen {sip_listen}",
             f"call_max_calls {max_calls}",
             f"rtp_ports {rtp_ports}",
-            "module account.so",
+            # Codecs first: account.so reads the accounts file as it loads, and an
+            # `audio_codecs` entry naming a codec not loaded yet is dropped.
             "module g711.so",
             "module ausine.so",
             "module aubridge.so",
+            "module account.so",
             # menu provides dial, callfind and hangup; ctrl_tcp forwards commands to it.
             "module menu.so",
             "module_app ctrl_tcp.so",

@@ -1,5 +1,6 @@
-"""The SIP adapter against real peers when baresip goes away: a retryable error, and every
-call still up ends exactly once (none lost, none reported twice, none dialled again)."""
+"""The SIP adapter against real peers: when baresip goes away (a retryable error, and every
+call still up ends exactly once: none lost, none reported twice, none dialled again), and
+with an outbound proxy."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def peers() -> Iterator[SippPeers]:
     reason = sip_can_run()
     if reason is not None:
         pytest.skip(reason)
-    with SippPeers(ring_ms=200, talk_ms=60_000, only=("answer", "ring")) as p:
+    with SippPeers(ring_ms=200, talk_ms=60_000, only=("answer", "ring", "busy")) as p:
         yield p
 
 
@@ -128,3 +129,24 @@ def test_a_managed_baresip_that_dies_is_started_again_for_the_next_calls(
             await dialer.close()
 
     asyncio.run(go())
+
+
+def test_calls_go_through_the_outbound_proxy(peers: SippPeers) -> None:
+    busy_port = peers.ports["busy"]
+
+    async def go() -> list[DialerEvent]:
+        # The request URI names a port where nothing listens; only the proxy can answer.
+        dialer = SipDialer(
+            uri="sip:{digits}@127.0.0.1:9",
+            outbound_proxy=f"sip:127.0.0.1:{busy_port};lr",
+            aor="sip:outbound01@127.0.0.1",
+            password="not-used-here",
+        )
+        await dialer.start(agents=[], at=dialer.now())
+        await dialer.originate([CallRequest("p", 1, "+8613800138000", 1)])
+        events = await until(dialer, lambda ev: any(isinstance(e, CallEnded) for e in ev))
+        await dialer.close()
+        return events
+
+    (ended,) = [e for e in asyncio.run(go()) if isinstance(e, CallEnded)]
+    assert ended.reason is EndReason.BUSY and ended.detail == "SIP 486 Busy Here"
