@@ -21,6 +21,7 @@ import asyncio
 import os
 import statistics
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 
 from campaigns.errors import DialerUnavailable
@@ -84,6 +85,7 @@ async def simultaneous(peers: SippPeers, n: int, hold: float) -> dict[str, float
         )
         up: set[str] = set()
         failed = 0
+        why: Counter[str] = Counter()
         peak = 0
         all_up_after = float("nan")
         deadline = dialer.now() + timedelta(seconds=30)
@@ -94,11 +96,12 @@ async def simultaneous(peers: SippPeers, n: int, hold: float) -> dict[str, float
                 elif isinstance(e, CallEnded):
                     up.discard(e.key)
                     failed += 1
+                    why[e.detail[:60]] += 1
             peak = max(peak, len(up))
         if len(up) == n:
             all_up_after = time.monotonic() - began
         if failed == n:
-            raise DialerUnavailable(f"every call failed ({peak} were up at the peak)")
+            raise DialerUnavailable(f"every call failed ({peak} up at the peak): {dict(why)}")
         assert dialer.process is not None and dialer.process.pid is not None
         pid = dialer.process.pid
         cpu0, t0 = cpu_seconds(pid), time.monotonic()
@@ -108,6 +111,7 @@ async def simultaneous(peers: SippPeers, n: int, hold: float) -> dict[str, float
                 if isinstance(e, CallEnded):
                     up.discard(e.key)
                     failed += 1
+                    why[e.detail[:60]] += 1
         cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
         return {
             "n": n,
@@ -116,6 +120,7 @@ async def simultaneous(peers: SippPeers, n: int, hold: float) -> dict[str, float
             "failed": failed,
             "all_up_s": all_up_after,
             "cpu": cpu,
+            "why": "; ".join(f"{n}x {d}" for d, n in why.most_common(2)),
         }
     finally:
         await dialer.close()
@@ -141,8 +146,9 @@ def main() -> None:
         f"   p95 {p95(established):6.1f} ms"
     )
     print("Figure 2  simultaneous calls (all originated at once, answered at once)")
-    with SippPeers(ring_ms=0, talk_ms=int(args.talk * 1000), only=("answer",)) as peers:
-        for n in args.lines:
+    for n in args.lines:
+        # Fresh peers for each size: no call of the previous size is still open in SIPp.
+        with SippPeers(ring_ms=0, talk_ms=int(args.talk * 1000), only=("answer",)) as peers:
             try:
                 r = asyncio.run(simultaneous(peers, n, args.hold))
             except DialerUnavailable as exc:
@@ -151,7 +157,7 @@ def main() -> None:
             print(
                 f"  {r['n']:4} lines: {r['peak']:4} up at once, {r['held']:4} held "
                 f"{args.hold:g} s, {r['failed']:3} failed, all up after {r['all_up_s']:.2f} s,"
-                f" baresip CPU {r['cpu']:.0%} of a core"
+                f" baresip CPU {r['cpu']:.0%} of a core {r['why']}"
             )
             time.sleep(1)
 

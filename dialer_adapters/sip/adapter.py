@@ -169,6 +169,8 @@ class SipDialer:
     async def start(self, *, agents: Sequence[str], at: datetime) -> None:
         """Start (or attach to) baresip and sign the agents in; `at` is ignored: wall clock."""
         del at
+        if self._started:
+            await self.close()  # a new session: the old one's calls and process go
         self._reset()
         self._closed = False
         await self._connect()

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 
 from campaigns.model import Disposition
-from dialer_adapters.sip.process import free_port
+from dialer_adapters.sip.process import die_with_parent, free_port
 
 
 @dataclass(frozen=True)
@@ -169,12 +169,18 @@ class SippPeers:
                             "-mp",
                             str(media),
                             "-nostdin",
+                            # No cap on open calls, and room for bursts of INVITEs.
+                            "-l",
+                            "100000",
+                            "-buff_size",
+                            "4194304",
                             "-trace_err",
                             "-error_file",
                             str(self.directory / f"{s.name}.errors"),
                         ],
                         stdin=subprocess.DEVNULL,
                         stdout=subprocess.DEVNULL,
+                        preexec_fn=die_with_parent,
                         stderr=open(self.directory / f"{s.name}.log", "wb"),  # noqa: SIM115
                     )
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import shutil
 import signal
@@ -17,6 +18,21 @@ from pydantic import SecretStr
 from campaigns.errors import ConfigurationError, DialerUnavailable
 
 MODULE_PATH = "/usr/lib/baresip/modules"
+
+
+def die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the process that started us dies.
+
+    A dialer killed hard (kill -9, a test timeout) must not leave a baresip or SIPp
+    behind, ringing phones and burning CPU. Linux only; elsewhere a no-op. The signal
+    comes when the starting *thread* ends, which is after `close()` in every caller here.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -154,6 +170,7 @@ class BaresipProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # a Ctrl-C in the terminal is ours to handle
+                preexec_fn=die_with_parent,
             )
         finally:
             log.close()
