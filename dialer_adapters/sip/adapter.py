@@ -222,7 +222,7 @@ class SipDialer:
             if request.agent is not None:
                 del self._idle[request.agent]
                 self._agents[request.agent].call = request.key
-            batch.append(("dial", self._dial_uri(request.number, token)))
+            batch.append(("dial", self.dial_uri(request.number, token)))
         assert self._control is not None
         self._originating = True
         try:
@@ -483,7 +483,8 @@ class SipDialer:
         if not self._started or self._closed:
             raise DialerRejected("the SIP dialer is not started (or was closed)")
 
-    def _dial_uri(self, number: str, token: str) -> str:
+    def dial_uri(self, number: str, token: str) -> str:
+        """The SIP URI a number is dialled at: its longest-prefix route, tagged with `token`."""
         template = self.uri
         best = ""
         for prefix, route in self.routes.items():

@@ -1,4 +1,4 @@
-"""The SIP adapter's pure parts: ctrl_tcp netstring framing and the disposition table."""
+"""The SIP adapter's pure parts: ctrl_tcp framing, the disposition table, routing, settings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from campaigns.errors import ConfigurationError
 from campaigns.ports import EndReason, FailureCause
+from dialer_adapters.sip import SipDialer
 from dialer_adapters.sip.netstring import Decoder, NetstringError, encode
 from dialer_adapters.sip.outcomes import classify, parse_status
 
@@ -69,3 +71,37 @@ def test_the_disposition_table(
     assert end.detail
     if parse_status(reason) is not None:
         assert end.detail == f"SIP {reason}"
+
+
+def test_numbers_route_by_their_longest_prefix() -> None:
+    dialer = SipDialer(
+        uri="sip:{number}@trunk.example.com",
+        routes={"+86": "sip:0{digits}@cn.example.com", "+86138": "sip:{digits}@mobile.example"},
+    )
+    assert dialer.dial_uri("+8613800138000", "t1") == "sip:8613800138000@mobile.example;obkey=t1"
+    assert dialer.dial_uri("+862012345678", "t2") == "sip:0862012345678@cn.example.com;obkey=t2"
+    assert dialer.dial_uri("+14155550100", "t3") == "sip:+14155550100@trunk.example.com;obkey=t3"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"ring_timeout": 10}, {"lines": 0}, {"uri": "sip:fixed@example.com"}],
+)
+def test_settings_that_break_the_contract_are_refused(options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        SipDialer(**options)
+
+
+def test_the_account_line_carries_proxy_and_codecs_and_the_password_stays_hidden() -> None:
+    dialer = SipDialer(
+        aor="sip:1001@pbx.example.com",
+        password="s3cret",
+        auth_user="1001",
+        outbound_proxy="sip:sbc.example.com;lr",
+        regint=3600,
+        codecs=["PCMA"],
+    )
+    line = dialer.account.line()
+    assert line.startswith("<sip:1001@pbx.example.com>;regint=3600;audio_codecs=PCMA;")
+    assert "auth_pass=s3cret" in line and 'outbound="sip:sbc.example.com;lr"' in line
+    assert "s3cret" not in repr(dialer.account)
