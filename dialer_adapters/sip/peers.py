@@ -169,9 +169,10 @@ class SippPeers:
                             "-mp",
                             str(media),
                             "-nostdin",
-                            # No cap on open calls, and room for bursts of INVITEs.
+                            # Open calls are capped far above any test (SIPp's default
+                            # depends on its call rate), with room for bursts of INVITEs.
                             "-l",
-                            "100000",
+                            "2000",
                             "-buff_size",
                             "4194304",
                             "-trace_err",

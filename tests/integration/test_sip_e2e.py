@@ -141,9 +141,11 @@ def test_a_campaign_over_sip_ends_every_contact_as_its_scenario_says(sqlite_app:
         s = scenario.get(number, "notfound")
         assert [r.disposition for r in by_number[number]] == EXPECTED[s], number
         assert (contact.state is ContactState.DONE) == FINAL[s], (number, s, contact.state)
-    # Timings come from the real events: SIPp rings 0.5 s, talks 1 s; ring-outs take 15.5 s.
+    # Timings come from the real events: SIPp rings 0.5 s, talks 1 s; ring-outs take 15.5 s
+    # (the bounds leave room for a loaded CI machine).
     answered = [r for r in rows if r.disposition is Disposition.SUCCESS]
-    assert all(0.3 < r.ring_seconds < 3 and 0.8 < r.talk_seconds < 3 for r in answered)
+    assert all(0.2 < r.ring_seconds < 10 and 0.5 < r.talk_seconds < 10 for r in answered)
+    assert 0.4 < sorted(r.ring_seconds for r in answered)[len(answered) // 2] < 1.5
     rang_out = [r for r in rows if r.disposition is Disposition.NO_ANSWER]
     assert all(r.ring_seconds >= 15 for r in rang_out)
     print(f"\n{CONTACTS} contacts, {len(rows)} calls over SIP in {elapsed:.0f} s")
