@@ -55,7 +55,8 @@ _KEY_PARAM = "obkey"
 _KEY_IN_URI = re.compile(rf";{_KEY_PARAM}=([A-Za-z0-9]+)")
 
 # Timer kinds.
-_RING_TIMEOUT, _PATIENCE, _WRAP_UP = 0, 1, 2
+_RING_TIMEOUT, _PATIENCE, _WRAP_UP, _SETUP = 0, 1, 2, 3
+_LINE = re.compile(r"\[line (\d+)\].*;" + _KEY_PARAM + r"=([A-Za-z0-9]+)")
 
 
 @dataclass(slots=True)
@@ -99,6 +100,7 @@ class SipDialer:
         sip_listen: str | None = None,
         binary: str = "baresip",
         ring_timeout: float = 30.0,
+        setup_timeout: float = 60.0,
         patience: float = 2.0,
         wrap_seconds: float = 1.0,
         agent_disposition: Disposition | str = Disposition.SUCCESS,
@@ -107,6 +109,8 @@ class SipDialer:
     ) -> None:
         if ring_timeout < MIN_RING_SECONDS:
             raise ConfigurationError(f"unanswered calls must ring at least {MIN_RING_SECONDS} s")
+        if setup_timeout <= 0:
+            raise ConfigurationError("setup_timeout must be positive")
         if lines is not None and lines < 1:
             raise ConfigurationError("a SIP dialer needs at least one line")
         self.control_address = control
@@ -133,6 +137,7 @@ class SipDialer:
         self.binary = binary
         self.sip_listen = sip_listen
         self.ring_timeout = ring_timeout
+        self.setup_timeout = setup_timeout
         self.patience = patience
         self.wrap_seconds = wrap_seconds
         self.agent_disposition = Disposition(agent_disposition)
@@ -223,6 +228,8 @@ class SipDialer:
                 del self._idle[request.agent]
                 self._agents[request.agent].call = request.key
             batch.append(("dial", self.dial_uri(request.number, token)))
+            # A network that takes the INVITE and then says nothing must not hold a line.
+            self._timer(placed + timedelta(seconds=self.setup_timeout), _SETUP, request.key)
         assert self._control is not None
         self._originating = True
         try:
@@ -267,20 +274,10 @@ class SipDialer:
         """Hang up every call, release the connection, stop a baresip we started."""
         self._closed = True
         self._started = False
-        control, self._control = self._control, None
-        if control is not None and control.connected and self._process is None:
+        if self._process is None and self._control is not None and self._control.connected:
             # An attached baresip keeps running: hang up our calls in it one by one.
-            pairs = [
-                cmd
-                for c in self._calls.values()
-                if not c.ended and c.call_id is not None
-                for cmd in (("callfind", c.call_id), ("hangup", c.call_id))
-            ]
-            if pairs:
-                try:
-                    await control.commands(pairs)
-                except ControlLost:
-                    log.warning("could not hang up calls on close: baresip went away")
+            await self._hang_up([c for c in self._calls.values() if not c.ended])
+        control, self._control = self._control, None
         if control is not None:
             await control.close()
         if self._process is not None:
@@ -538,6 +535,16 @@ class SipDialer:
                         key, now, EndReason.NO_ANSWER, detail=f"no answer in {seconds:g} s"
                     )
                     hangups.append(call)
+            elif kind == _SETUP and call.rang is None and call.answered is None:
+                if not call.ended and call.ending is None:
+                    call.ending = CallEnded(
+                        key,
+                        now,
+                        EndReason.FAILED,
+                        FailureCause.NETWORK,
+                        detail=f"no ringing or answer in {self.setup_timeout:g} s",
+                    )
+                    hangups.append(call)
             elif kind == _PATIENCE and key in self._waiting and call.ending is None:
                 call.ending = CallEnded(
                     key,
@@ -553,21 +560,29 @@ class SipDialer:
 
     async def _hang_up(self, calls: list[_Call]) -> None:
         """Hang up these calls; each is reported when baresip says it closed."""
-        # baresip 1.0's `hangup` ends the *current* call: `callfind` selects it in the same
-        # write, so no other command can come between (newer baresip reads the id itself).
+        if not calls or self._control is None or not self._control.connected:
+            return  # _control_lost has ended them already
+        # baresip 1.0's `hangup` ends the *current* call, so each goes with the command
+        # that selects it, in the same write: nothing can come between the two. A call is
+        # selected by its id (`callfind`; newer baresip also reads the id in `hangup`)
+        # or, before any event named its id, by its line in `listcalls`.
         pairs = [
             cmd
             for c in calls
             if c.call_id is not None
             for cmd in (("callfind", c.call_id), ("hangup", c.call_id))
         ]
-        if self._control is None or not self._control.connected:
-            return  # _control_lost has ended them already
         try:
+            if any(c.call_id is None for c in calls):
+                listing = await self._control.command("listcalls")
+                lines = {m.group(2): m.group(1) for m in _LINE.finditer(listing.get("data", ""))}
+                for c in calls:
+                    if c.call_id is None and c.token in lines:
+                        pairs += [("line", lines[c.token]), ("hangup", "")]
             responses = await self._control.commands(pairs)
         except ControlLost as exc:
             self._control_lost(exc)
             return
-        for i, response in enumerate(responses[::2]):
-            if "not found" in str(response.get("data", "")):
-                log.warning("hangup of %s: baresip had already closed it", calls[i].call_id)
+        for (command, target), response in zip(pairs[::2], responses[::2], strict=True):
+            if "not found" in str(response.get("data", "")) or not response.get("ok", True):
+                log.warning("hangup: baresip no longer had call %s %s", command, target)

@@ -68,6 +68,7 @@ def scenarios(*, ring_ms: int = 1000, talk_ms: int = 2000) -> dict[str, Scenario
             reject(503, "Service Unavailable"),
             Disposition.NETWORK_FAIL,
         ),
+        Scenario("silent", 7, "silent.xml", {}, Disposition.NETWORK_FAIL),
     ]
     return {s.name: s for s in all_}
 

@@ -1,6 +1,6 @@
 """The SIP adapter against real peers: when baresip goes away (a retryable error, and every
 call still up ends exactly once: none lost, none reported twice, none dialled again), and
-with an outbound proxy."""
+a network that never rings, and an outbound proxy."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from campaigns.ports import (
     RingingStarted,
 )
 from dialer_adapters.sip import SipDialer
+from dialer_adapters.sip.control import BaresipControl
 from dialer_adapters.sip.peers import SippPeers
 from dialer_adapters.sip.process import BaresipProcess, SipAccount
 
@@ -36,7 +37,7 @@ def peers() -> Iterator[SippPeers]:
     reason = sip_can_run()
     if reason is not None:
         pytest.skip(reason)
-    with SippPeers(ring_ms=200, talk_ms=60_000, only=("answer", "ring", "busy")) as p:
+    with SippPeers(ring_ms=200, talk_ms=60_000, only=("answer", "ring", "busy", "silent")) as p:
         yield p
 
 
@@ -150,3 +151,58 @@ def test_calls_go_through_the_outbound_proxy(peers: SippPeers) -> None:
 
     (ended,) = [e for e in asyncio.run(go()) if isinstance(e, CallEnded)]
     assert ended.reason is EndReason.BUSY and ended.detail == "SIP 486 Busy Here"
+
+
+def test_a_call_that_never_rings_is_given_up_after_the_setup_timeout(peers: SippPeers) -> None:
+    async def go() -> list[DialerEvent]:
+        dialer = SipDialer(routes=peers.routes, setup_timeout=1.5)
+        await dialer.start(agents=[], at=dialer.now())
+        # The ringing call, placed first, must survive: only the silent one is hung up.
+        await dialer.originate(
+            [
+                CallRequest("ringing", 1, peers.number("ring", 9), 1),
+                CallRequest("silent", 2, peers.number("silent", 1), 1),
+            ]
+        )
+        events = await until(dialer, lambda ev: any(isinstance(e, CallEnded) for e in ev))
+        events += await dialer.receive(until=dialer.now() + timedelta(seconds=1))
+        await dialer.close()
+        return events
+
+    events = asyncio.run(go())
+    (ended,) = [e for e in events if isinstance(e, CallEnded)]
+    assert ended.key == "silent" and ended.cause is FailureCause.NETWORK
+    assert ended.detail == "no ringing or answer in 1.5 s"
+    assert [e.key for e in events if isinstance(e, RingingStarted)] == ["ringing"]
+
+
+def test_closing_hangs_up_its_calls_in_an_attached_baresip_and_leaves_it_running(
+    peers: SippPeers,
+) -> None:
+    async def go() -> str:
+        process = BaresipProcess(account=SipAccount())
+        await process.start()
+        try:
+            dialer = SipDialer(control=f"127.0.0.1:{process.ctrl_port}", routes=peers.routes)
+            await dialer.start(agents=[], at=dialer.now())
+            await dialer.originate(
+                [
+                    CallRequest("r", 1, peers.number("ring", 20), 1),
+                    CallRequest("s", 2, peers.number("silent", 20), 1),  # no id known yet
+                ]
+            )
+            await until(dialer, lambda ev: any(isinstance(e, RingingStarted) for e in ev))
+            await dialer.close()
+            await asyncio.sleep(0.5)
+            assert process.running
+            probe = BaresipControl(
+                "127.0.0.1", process.ctrl_port, on_event=lambda m: None, on_lost=lambda e: None
+            )
+            await probe.connect()
+            listing = str((await probe.command("listcalls"))["data"])
+            await probe.close()
+            return listing
+        finally:
+            process.stop()
+
+    assert "Active calls (0)" in asyncio.run(go())
