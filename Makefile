@@ -1,13 +1,14 @@
 # Two commands do everything on a fresh machine with Python 3.11+:
 #   make demo   sets up .venv and runs the whole mission on synthetic data
-#   make test   sets up .venv and runs lint, types and the test suite (SQLite + PostgreSQL)
+#   make test   sets up .venv and runs lint, types and the test suite (SQLite + PostgreSQL,
+#               and real SIP peers: baresip and SIPp, installed with apt-get when missing)
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install postgres clean
+.PHONY: demo test lint install postgres sip-peers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +35,20 @@ postgres:
 		for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
 	fi
 
-test: $(STAMP) postgres lint
+# The SIP adapter's tests drive real peers: baresip (our call leg) and SIPp (the called
+# parties). They are installed when missing; apt-get update runs only if the package lists
+# do not know them yet. Without them the SIP tests fail under CI=true.
+sip-peers:
+	@if ! command -v baresip >/dev/null 2>&1 || ! command -v sipp >/dev/null 2>&1; then \
+		echo "installing baresip-core and sip-tester"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		apt-cache show baresip-core sip-tester >/dev/null 2>&1 || $$SUDO apt-get update -q; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends baresip-core sip-tester; \
+	fi
+
+test: $(STAMP) postgres sip-peers lint
 	DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false OUTBOUND_REQUIRE_POSTGRES=$${OUTBOUND_REQUIRE_POSTGRES:-1} \
-		$(BIN)/pytest
+		OUTBOUND_REQUIRE_SIP=$${OUTBOUND_REQUIRE_SIP:-1} $(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

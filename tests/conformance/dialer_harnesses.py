@@ -22,13 +22,17 @@ A later SIP adapter plugs in by adding, for example:
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sip_support import sip_can_run
+
 from campaigns.ports import Dialer
 from dialer_adapters import load_dialer
+from dialer_adapters.sip.peers import SippPeers
 
 START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 
@@ -88,3 +92,49 @@ HARNESSES: dict[str, Harness] = {
         limited={"max_calls": 3},
     ),
 }
+
+
+class _SipPeer:
+    """SIPp called parties, started on first use and stopped when the test process exits."""
+
+    #: Answers outnumber idle agents, so some people are abandoned, as the suite requires.
+    MIX = ("answer", "busy", "answer", "ring", "answer", "unavailable", "answer", "notfound")
+
+    def __init__(self) -> None:
+        self._peers: SippPeers | None = None
+
+    def peers(self) -> SippPeers:
+        if self._peers is None:
+            self._peers = SippPeers(ring_ms=1000, talk_ms=2000)
+            self._peers.start()
+            atexit.register(self._peers.stop)
+        return self._peers
+
+    def options(self, variant: Mapping[str, Any]) -> dict[str, Any]:
+        # Ring-outs at 15.5 s, just over the contract's 15 s, keep the wall time short.
+        return {
+            "routes": self.peers().routes,
+            "ring_timeout": 15.5,
+            "patience": 1.0,
+            "wrap_seconds": 0.5,
+            **variant,
+        }
+
+    def numbers(self, n: int) -> list[str]:
+        return self.peers().numbers(n, self.MIX)
+
+
+SIPP_PEER = _SipPeer()
+
+HARNESSES["sip"] = Harness(
+    build=lambda variant: load_dialer("sip", **SIPP_PEER.options(variant)),
+    variants={"trunk": {}},
+    # Attached to a ctrl_tcp port where nothing listens: the switch cannot be reached.
+    unreachable=lambda: load_dialer("sip", control="127.0.0.1:9"),
+    numbers=SIPP_PEER.numbers,
+    can_run=sip_can_run,
+    covers={"trunk": _ALWAYS | {"answered:UNKNOWN"}},
+    calls=24,
+    deadline=timedelta(minutes=3),  # wall clock: ring-outs take 15.5 s
+    limited={"lines": 3},
+)
