@@ -466,7 +466,7 @@ class _Slice:
             self.uow.attempts.finish_many(self.attempt_rows)
             self.uow.contacts.update_after_attempts(self.contact_updates)
             # In the same transaction as the outcomes: each attempt is rolled up once.
-            self.uow.rollups.add(self.rollup.campaign_rows(), self.rollup.agent_rows())
+            self.uow.rollups.add(self.rollup.campaign_rows())
             self.uow.commit()
         self.attempt_rows = []
         self.contact_updates = []
@@ -599,7 +599,6 @@ class _Slice:
                 disposition=outcome.disposition,
                 counts_as_attempt=step.counts_as_attempt,
                 dialed_at=outcome.dialed_at,
-                agent_id=self.attempt_rows[-1]["agent_id"],
                 answered_at=outcome.answered_at,
                 bridged_at=outcome.bridged_at,
                 ring_seconds=outcome.ring_seconds,
@@ -913,7 +912,7 @@ async def dial_slice(
     pacer.seed(history)
     await dialer.start(agents=[w for _, w in staff], at=start)
     try:
-        return await _Slice(
+        summary = await _Slice(
             uow=uow,
             session=DialingSession(dialer, pacer, start=start, end=end),
             campaign_id=campaign_id,
@@ -931,6 +930,10 @@ async def dial_slice(
         ).run()
     finally:
         await dialer.close()
+    with uow:
+        uow.rollups.refresh_agents(campaign_id, start=start, end=end)
+        uow.commit()
+    return summary
 
 
 def run_slice(

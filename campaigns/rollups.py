@@ -1,9 +1,10 @@
-"""Hourly rollups of finished attempts, kept by the dialing engine as it records outcomes.
-
-Dashboards and reports read these instead of scanning every attempt: one row per campaign,
-UTC hour, phase and disposition, and one per agent, UTC hour, campaign and disposition. An
-attempt counts in the hour it was dialled. Hours are UTC so that any time zone with a
-whole-hour offset (Asia/Shanghai, every US zone) folds them into its own days and hours.
+"""Hourly rollups of finished attempts, which dashboards and reports read instead of every
+attempt: one row per campaign, UTC hour, phase and disposition, which the dialing engine adds
+to as it records outcomes, and one per agent, UTC hour, campaign and disposition, which each
+dialing slice recomputes from its attempts when it ends (a thousand agents would otherwise
+add a row update to almost every attempt). An attempt counts in the hour it was dialled.
+Hours are UTC so that any time zone with a whole-hour offset (Asia/Shanghai, every US zone)
+folds them into its own days and hours.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ def hour_of(at: datetime) -> datetime:
 
 @dataclass
 class Rollup:
-    """Sums of finished attempts not yet written, by campaign hour and by agent hour."""
+    """Campaign-hour sums of finished attempts not yet written."""
 
+    # (campaign id, hour as a UTC timestamp, phase, disposition) -> sums in CAMPAIGN_SUMS order
     campaigns: dict[tuple[Any, ...], list[float]] = field(default_factory=dict)
-    agents: dict[tuple[Any, ...], list[float]] = field(default_factory=dict)
 
     def add(
         self,
@@ -45,7 +46,6 @@ class Rollup:
         disposition: Disposition,
         counts_as_attempt: bool,
         dialed_at: datetime,
-        agent_id: int | None = None,
         answered_at: datetime | None = None,
         bridged_at: datetime | None = None,
         ring_seconds: float = 0.0,
@@ -53,41 +53,33 @@ class Rollup:
         wrap_seconds: float = 0.0,
     ) -> None:
         """Count one finished attempt."""
-        hour = hour_of(dialed_at)
-        wait = 0.0
-        in_time = False
-        if bridged_at is not None and answered_at is not None:
-            wait = max(0.0, (bridged_at - answered_at).total_seconds())
-            in_time = wait <= ANSWER_WITHIN_SECONDS
-        row = self.campaigns.setdefault(
-            (campaign_id, hour, phase, disposition), [0.0] * len(CAMPAIGN_SUMS)
-        )
-        bridged = bridged_at is not None
-        for i, value in enumerate(
-            (1, counts_as_attempt, ring_seconds, talk_seconds, wrap_seconds)
-            + (bridged, in_time, wait)
-        ):
-            row[i] += value
-        if agent_id is not None:
-            mine = self.agents.setdefault(
-                (agent_id, hour, campaign_id, disposition), [0.0] * len(AGENT_SUMS)
-            )
-            mine[0] += 1
-            mine[1] += talk_seconds
-            mine[2] += wrap_seconds
+        stamp = dialed_at.timestamp()
+        key = (campaign_id, stamp - stamp % 3600, phase, disposition)
+        row = self.campaigns.get(key)
+        if row is None:
+            row = self.campaigns[key] = [0.0] * len(CAMPAIGN_SUMS)
+        row[0] += 1
+        row[1] += counts_as_attempt
+        row[2] += ring_seconds
+        row[3] += talk_seconds
+        row[4] += wrap_seconds
+        if bridged_at is not None:
+            row[5] += 1
+            if answered_at is not None:
+                wait = max(0.0, (bridged_at - answered_at).total_seconds())
+                row[6] += wait <= ANSWER_WITHIN_SECONDS
+                row[7] += wait
 
     def campaign_rows(self) -> list[dict[str, Any]]:
         """The campaign-hour sums as rows (counts as ints)."""
-        return [_row(CAMPAIGN_KEY, k, CAMPAIGN_SUMS, v) for k, v in self.campaigns.items()]
-
-    def agent_rows(self) -> list[dict[str, Any]]:
-        """The agent-hour sums as rows (counts as ints)."""
-        return [_row(AGENT_KEY, k, AGENT_SUMS, v) for k, v in self.agents.items()]
+        return [
+            _row(CAMPAIGN_KEY, (c, datetime.fromtimestamp(h, UTC), p, d), CAMPAIGN_SUMS, v)
+            for (c, h, p, d), v in self.campaigns.items()
+        ]
 
     def clear(self) -> None:
         """Forget what was written."""
         self.campaigns.clear()
-        self.agents.clear()
 
     def __bool__(self) -> bool:
         return bool(self.campaigns)

@@ -132,25 +132,27 @@ def _copy_text(value: Any) -> str:
 
 _HELD_COLUMNS: tuple[str, ...] = ("idempotency_key", "campaign_id", "contact_id", "e164")
 _HELD_COLUMNS += ("agent_id", "attempt_no", "phase", "dialed_at")
-_BEGIN_HELD = "outbound_begin_held_v1"
+_BEGIN_HELD = "outbound_begin_held_v2"
 
 
 def _prepare_begin_held(types: Sequence[str]) -> str:
-    """The PREPARE of `begin_held`'s statement: renew the leases, look up do-not-call, and
-    insert the attempts of the contacts still held, given one array per attempt column."""
+    """The PREPARE of `begin_held`'s statement: lock the contacts still held, look up
+    do-not-call, and insert their attempts, given one array per attempt column."""
     columns = ", ".join(_HELD_COLUMNS)
-    arrays = ", ".join(f"${i}" for i in range(9, 9 + len(types)))
+    arrays = ", ".join(f"${i}" for i in range(8, 8 + len(types)))
     return (
         f"PREPARE {_BEGIN_HELD} (bigint[], text, text, text[], integer, timestamptz, "
-        f"timestamptz, text, {', '.join(f'{t}[]' for t in types)}) AS "
-        "WITH held AS (UPDATE contacts SET claimed_until = $7 "
-        "WHERE id = ANY($1) AND state = $2 AND claimed_by = $3 RETURNING id), "
+        f"text, {', '.join(f'{t}[]' for t in types)}) AS "
+        # A row lock, not an update: no new row version and no index entries per dial. The
+        # lease itself is kept fresh by the slice's renewals.
+        "WITH held AS (SELECT id FROM contacts "
+        "WHERE id = ANY($1) AND state = $2 AND claimed_by = $3 FOR NO KEY UPDATE), "
         "blocked AS (SELECT DISTINCT e164 FROM dnc_entries WHERE e164 = ANY($4) "
         "AND (campaign_id IS NULL OR campaign_id = $5) "
         "AND (expires_at IS NULL OR expires_at > $6)), "
         f"ins AS (INSERT INTO call_attempts ({columns}, status, counts_as_attempt, "
         "ring_seconds, talk_seconds, wrap_seconds) "
-        f"SELECT {columns}, $8, false, 0, 0, 0 FROM unnest({arrays}) AS v ({columns}) "
+        f"SELECT {columns}, $7, false, 0, 0, 0 FROM unnest({arrays}) AS v ({columns}) "
         "WHERE v.contact_id IN (SELECT id FROM held) "
         "AND v.e164 NOT IN (SELECT e164 FROM blocked) "
         "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key) "
@@ -967,9 +969,10 @@ class SqlAlchemyAttemptRepository:
         until: datetime,
         now: datetime,
     ) -> tuple[set[int], set[str], dict[str, Disposition | None]]:
-        """Right before the calls: renew `worker`'s leases on the rows' contacts, look the
-        numbers up on the do-not-call list once more, and write the attempts of the contacts
-        still held whose number is not blocked; one statement on PostgreSQL. Returns the
+        """Right before the calls: check that `worker` still holds the rows' contacts (on
+        PostgreSQL by locking them, elsewhere by renewing their leases until `until`), look
+        the numbers up on the do-not-call list once more, and write the attempts of the
+        contacts still held whose number is not blocked; one statement on PostgreSQL. Returns the
         contact ids held, the numbers blocked, and (as `begin_many` does) the keys already on
         record with their disposition."""
         if not rows:
@@ -1002,8 +1005,7 @@ class SqlAlchemyAttemptRepository:
             ]
             casts = ", ".join(f"%s::{t}[]" for t in types)
             cursor.execute(
-                f"EXECUTE {_BEGIN_HELD} (%s::bigint[], %s, %s, %s::text[], %s, %s, %s, %s, "
-                f"{casts})",
+                f"EXECUTE {_BEGIN_HELD} (%s::bigint[], %s, %s, %s::text[], %s, %s, %s, {casts})",
                 [
                     ids,
                     ContactState.DIALING.value,
@@ -1011,7 +1013,6 @@ class SqlAlchemyAttemptRepository:
                     numbers,
                     campaign_id,
                     now,
-                    until,
                     orm.ATTEMPT_DIALLED,
                     *columns,
                 ],
@@ -1287,17 +1288,59 @@ class SqlAlchemyAttemptRepository:
 
 
 class SqlAlchemyRollupRepository:
-    """Hourly rollups, added to in place (INSERT ... ON CONFLICT DO UPDATE)."""
+    """Hourly rollups: campaign hours added to in place (INSERT ... ON CONFLICT DO UPDATE),
+    agent hours recomputed from the attempts."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(
-        self, campaign_rows: Sequence[dict[str, Any]], agent_rows: Sequence[dict[str, Any]]
-    ) -> None:
-        """Add these sums to the stored ones, creating rows that are new."""
+    def add(self, campaign_rows: Sequence[dict[str, Any]]) -> None:
+        """Add these campaign-hour sums to the stored ones, creating rows that are new."""
         self._upsert(orm.AttemptHourly, rollups.CAMPAIGN_KEY, rollups.CAMPAIGN_SUMS, campaign_rows)
-        self._upsert(orm.AgentHourly, rollups.AGENT_KEY, rollups.AGENT_SUMS, agent_rows)
+
+    def refresh_agents(self, campaign_id: int, *, start: datetime, end: datetime) -> None:
+        """Recompute one campaign's agent hours that overlap [start, end) from its finished
+        attempts (a worker recomputing what another wrote gets the same rows)."""
+        a = cast(Table, orm.CallAttempt.__table__)
+        t = cast(Table, orm.AgentHourly.__table__)
+        first = rollups.hour_of(start)
+        last = rollups.hour_of(end) + timedelta(hours=1)
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            hour: Any = func.timezone(
+                "UTC", func.date_trunc("hour", func.timezone("UTC", a.c.dialed_at))
+            )
+        else:  # SQLite keeps UTC as naive text
+            hour = func.strftime("%Y-%m-%d %H:00:00.000000", a.c.dialed_at)
+        query = (
+            select(
+                a.c.agent_id,
+                hour,
+                a.c.campaign_id,
+                a.c.disposition,
+                func.count(),
+                func.sum(a.c.talk_seconds),
+                func.sum(a.c.wrap_seconds),
+            )
+            .where(
+                a.c.campaign_id == campaign_id,
+                a.c.dialed_at >= first,
+                a.c.dialed_at < last,
+                a.c.status == orm.ATTEMPT_ENDED,
+                a.c.agent_id.is_not(None),
+                a.c.disposition.is_not(None),
+            )
+            .group_by(a.c.agent_id, hour, a.c.campaign_id, a.c.disposition)
+        )
+        names = [*rollups.AGENT_KEY, *rollups.AGENT_SUMS]
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(t)
+        statement = statement.from_select(names, query)
+        self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=list(rollups.AGENT_KEY),
+                set_={n: statement.excluded[n] for n in rollups.AGENT_SUMS},
+            )
+        )
 
     def _upsert(
         self,
