@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from campaigns.access import Role
+from campaigns.access import Role, mask_number
 from campaigns.errors import ConfigurationError, UserError
 from dashboard import auth, data
 from flows import api
@@ -107,7 +107,7 @@ if submitted:
         with st.expander(f"Rows with problems ({result.problem_count:,})"):
             st.dataframe(
                 pd.DataFrame(
-                    [(p.row_number, p.raw, p.reason) for p in result.problems],
+                    [(p.row_number, mask_number(p.raw, user), p.reason) for p in result.problems],
                     columns=["row", "value", "problem"],
                 ),
                 hide_index=True,
