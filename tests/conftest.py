@@ -146,7 +146,12 @@ def _console_logs_to_real_stderr() -> None:
     for name in ["", *logging.root.manager.loggerDict]:
         for handler in getattr(logging.getLogger(name), "handlers", []):
             if isinstance(handler, PrefectConsoleHandler):
-                handler.setStream(sys.__stderr__)
+                # Not setStream: it flushes the old stream, which may be closed already.
+                handler.acquire()
+                try:
+                    handler.stream = sys.__stderr__
+                finally:
+                    handler.release()
                 handler.console.file = sys.__stderr__
 
 
