@@ -403,3 +403,28 @@ def ledger_markdown(campaign_id: int, ledger: dict[str, Any]) -> str:
         for r in ledger_rows(ledger)
     ]
     return "\n".join(lines)
+
+
+def agent_table(*, uow: UnitOfWork, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Per agent over [start, end): calls, talk and handle time, conversions and their rate."""
+    with uow:
+        rows = uow.rollups.agent_totals(start=start, end=end)
+    out = []
+    for r in rows:
+        calls = int(r["calls"] or 0)
+        talk = float(r["talk_seconds"] or 0.0)
+        wrap = float(r["wrap_seconds"] or 0.0)
+        successes = int(r["successes"] or 0)
+        out.append(
+            {
+                "agent": r["work_id"],
+                "name": r["name"],
+                "calls": calls,
+                "talk_hours": talk / 3600,
+                "handle_hours": (talk + wrap) / 3600,
+                "avg_talk_seconds": talk / calls if calls else 0.0,
+                "conversions": successes,
+                "conversion_rate": successes / calls if calls else 0.0,
+            }
+        )
+    return out

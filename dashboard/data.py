@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import streamlit as st
@@ -77,3 +78,9 @@ def show_feasibility(campaign_id: int, report: dict[str, Any]) -> None:
     right.bar_chart(
         {"contacts": preview}, horizontal=True, x_label="contacts", y_label="cleaning preview"
     )
+
+
+@st.cache_data(ttl=30)
+def agent_table(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Per agent: calls, talk and handle time, conversions (from the agent hours)."""
+    return views.agent_table(uow=app().uow(), start=start, end=end)

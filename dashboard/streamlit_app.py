@@ -23,6 +23,8 @@ pages = [
     st.Page("app_pages/overview.py", title="Campaigns 活动列表", icon="📋", default=True),
     st.Page("app_pages/campaign_detail.py", title="Campaign detail 活动详情", icon="📈"),
 ]
+if user.role is not Role.BRANCH:
+    pages.append(st.Page("app_pages/agents.py", title="Agents 坐席", icon="🎧"))
 if user.can_approve:
     pages.append(
         st.Page("app_pages/approvals.py", title="Requests & approvals 需求审批", icon="✅")

@@ -1379,6 +1379,27 @@ class SqlAlchemyRollupRepository:
         )
         return [dict(r._mapping) for r in rows]
 
+    def agent_totals(self, *, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Per agent, its calls, talk and wrap-up time and successes in [start, end), from
+        the agent hours (every campaign)."""
+        t, a = orm.AgentHourly, orm.Agent
+        success = func.sum(case((t.disposition == Disposition.SUCCESS, t.calls), else_=0))
+        rows = self.session.execute(
+            select(
+                a.work_id,
+                a.name,
+                func.sum(t.calls).label("calls"),
+                func.sum(t.talk_seconds).label("talk_seconds"),
+                func.sum(t.wrap_seconds).label("wrap_seconds"),
+                success.label("successes"),
+            )
+            .join(a, a.id == t.agent_id)
+            .where(t.hour >= start, t.hour < end)
+            .group_by(a.work_id, a.name)
+            .order_by(a.work_id)
+        )
+        return [dict(r._mapping) for r in rows]
+
 
 class SqlAlchemyReportRepository:
     """Daily reports and their delivery state."""

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import streamlit as st
-from builders import NOW, TODAY, ready_campaign, seed_operator, signed_in
+from builders import GZ_USER, NOW, TODAY, ready_campaign, seed_operator, signed_in
+from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from campaigns import reporting, services, views
 from campaigns.dialing import run_slice
 from campaigns.model import CampaignState, Phase
+from campaigns.storage import orm
 from dialer_adapters.simulator import SimulatedDialer
 from flows.bootstrap import App
 
@@ -92,3 +95,32 @@ def test_navigation_app_runs(dialled: int) -> None:
     assert at.title[0].value == "Campaigns 外呼活动"
     at.switch_page("app_pages/campaign_detail.py").run()
     assert not at.exception and at.title[0].value == "Campaign detail 活动详情"
+
+
+def test_agents_page_counts_each_agents_calls(dialled: int, sqlite_app: App) -> None:
+    at = signed_in(AppTest.from_file(str(ROOT / "app_pages" / "agents.py"), default_timeout=30))
+    at.run()
+    at.date_input[0].set_value((TODAY, TODAY)).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    with sqlite_app.engine.connect() as conn:
+        expected = dict(
+            conn.execute(
+                select(orm.Agent.work_id, func.count())
+                .join(orm.CallAttempt, orm.CallAttempt.agent_id == orm.Agent.id)
+                .group_by(orm.Agent.work_id)
+            ).all()
+        )
+    assert dict(zip(table["agent"], table["calls"], strict=True)) == expected
+    assert sum(expected.values()) > 0
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Calls 通话次数"] == f"{sum(expected.values()):,}"
+    # The day before has nothing.
+    at.date_input[0].set_value((TODAY - timedelta(days=1), TODAY - timedelta(days=1))).run()
+    assert "No calls handled by agents" in at.info[0].value
+
+
+def test_agents_page_is_not_for_branch_users(dialled: int) -> None:
+    page = AppTest.from_file(str(ROOT / "app_pages" / "agents.py"), default_timeout=30)
+    at = signed_in(page, GZ_USER).run()
+    assert "cannot use this page" in at.error[0].value and not at.dataframe
