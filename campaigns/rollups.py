@@ -81,9 +81,6 @@ class Rollup:
         """Forget what was written."""
         self.campaigns.clear()
 
-    def __bool__(self) -> bool:
-        return bool(self.campaigns)
-
 
 _COUNTS = {"calls", "attempts", "bridged", "bridged_in_time"}
 

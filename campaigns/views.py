@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -405,8 +405,12 @@ def ledger_markdown(campaign_id: int, ledger: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def agent_table(*, uow: UnitOfWork, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Per agent over [start, end): calls, talk and handle time, conversions and their rate."""
+def agent_table(*, uow: UnitOfWork, first: date, last: date, tz: str) -> list[dict[str, Any]]:
+    """Per agent over the local days first..last in `tz`: calls, talk and handle time,
+    conversions and their rate."""
+    zone = ZoneInfo(tz)
+    start = datetime.combine(first, time(0), tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
     with uow:
         rows = uow.rollups.agent_totals(start=start, end=end)
     out = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 import streamlit as st
@@ -81,6 +81,6 @@ def show_feasibility(campaign_id: int, report: dict[str, Any]) -> None:
 
 
 @st.cache_data(ttl=30)
-def agent_table(start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Per agent: calls, talk and handle time, conversions (from the agent hours)."""
-    return views.agent_table(uow=app().uow(), start=start, end=end)
+def agent_table(first: date, last: date) -> list[dict[str, Any]]:
+    """Per agent over the center's local days: calls, talk and handle time, conversions."""
+    return views.agent_table(uow=app().uow(), first=first, last=last, tz=app().settings.timezone)

@@ -897,12 +897,11 @@ def cmd_users(args: argparse.Namespace) -> int:
 
     from campaigns import services
     from campaigns.access import Role
+    from campaigns.errors import ValidationError
 
     app = _app(args)
     if args.action == "add":
         if not args.name or not args.role:
-            from campaigns.errors import ValidationError
-
             raise ValidationError("users add needs a NAME and --role")
         password = _read_password(args.password_stdin)
         services.add_user(
@@ -918,8 +917,6 @@ def cmd_users(args: argparse.Namespace) -> int:
         _console().print(f"user {args.name} added ({args.role.upper()})")
     elif args.action in ("disable", "enable"):
         if not args.name:
-            from campaigns.errors import ValidationError
-
             raise ValidationError(f"users {args.action} needs a NAME")
         services.set_user_disabled(
             uow=app.uow(),

@@ -1296,7 +1296,20 @@ class SqlAlchemyRollupRepository:
 
     def add(self, campaign_rows: Sequence[dict[str, Any]]) -> None:
         """Add these campaign-hour sums to the stored ones, creating rows that are new."""
-        self._upsert(orm.AttemptHourly, rollups.CAMPAIGN_KEY, rollups.CAMPAIGN_SUMS, campaign_rows)
+        if not campaign_rows:
+            return
+        table = cast(Table, orm.AttemptHourly.__table__)
+        key, sums = rollups.CAMPAIGN_KEY, rollups.CAMPAIGN_SUMS
+        dialect = self.session.get_bind().dialect.name
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key),
+            set_={n: table.c[n] + statement.excluded[n] for n in sums},
+        )
+        # Sorted by key, so two workers adding to the same rows lock them in one order.
+        ordered = sorted(campaign_rows, key=lambda r: tuple(str(r[k]) for k in key))
+        for part in _chunks(ordered):
+            self.session.execute(statement, list(part))
 
     def refresh_agents(self, campaign_id: int, *, start: datetime, end: datetime) -> None:
         """Recompute one campaign's agent hours that overlap [start, end) from its finished
@@ -1341,27 +1354,6 @@ class SqlAlchemyRollupRepository:
                 set_={n: statement.excluded[n] for n in rollups.AGENT_SUMS},
             )
         )
-
-    def _upsert(
-        self,
-        model: type[orm.Base],
-        key: Sequence[str],
-        sums: Sequence[str],
-        rows: Sequence[dict[str, Any]],
-    ) -> None:
-        if not rows:
-            return
-        table = cast(Table, model.__table__)
-        dialect = self.session.get_bind().dialect.name
-        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=list(key),
-            set_={n: table.c[n] + statement.excluded[n] for n in sums},
-        )
-        # Sorted by key, so two workers adding to the same rows lock them in one order.
-        ordered = sorted(rows, key=lambda r: tuple(str(r[k]) for k in key))
-        for part in _chunks(ordered):
-            self.session.execute(statement, list(part))
 
     def campaign_hours(self, campaign_id: int) -> list[dict[str, Any]]:
         """One campaign's rows, by hour."""

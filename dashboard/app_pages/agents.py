@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import altair as alt
@@ -23,9 +23,7 @@ picked = st.date_input("Days 日期", value=(today - timedelta(days=6), today + 
 first, last = picked if isinstance(picked, tuple) and len(picked) == 2 else (today, today)
 if not isinstance(first, date) or not isinstance(last, date):
     st.stop()
-start = datetime.combine(first, time(0), tzinfo=zone).astimezone(UTC)
-end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
-rows = data.agent_table(start, end)
+rows = data.agent_table(first, last)
 if not rows:
     st.info("No calls handled by agents in these days.")
     st.stop()
