@@ -6,10 +6,15 @@ follow-ups, DNC, and one live campaign of another offer with contacts and call a
 REFUSED ones among them), writes a messy CSV list to a temp dir, and drops both at the end
 (--keep-db keeps the database). Nothing is cached between runs.
 
-  Figure 1  file -> cleaned contacts (setclean.load_and_clean: one COPY into an unindexed
-            temporary table, one INSERT of the verdicts; --two-step measures fastload.load_list
-            then setclean.clean_set_based instead) -> ledger stored, committed. Normalising
-            runs in --workers processes (1 by default, so it overlaps the reading and COPY).
+  Figure 1  file -> cleaned contacts + ledger stored, committed: fastload.load_list with the
+            policy and the first call's time (the numbers COPYed into a temporary table,
+            every rule evaluated there in one statement, each row COPYed once into contacts
+            when kept or list_exclusions when excluded). --two-step measures what a
+            submitted request goes through instead: load_list with the policy but no due
+            time (kept rows PENDING, as services.submit_request stores them), committed,
+            then setclean.tally_set_based over the stored list (as services.clean does).
+            Normalising runs in --workers processes (1 by default, so it overlaps the
+            reading and COPY).
             Each run is a child process, so its peak RSS (VmHWM, plus its normalising
             workers' peak) is its own; median wall time over --runs.
   Figure 2  the naive pipeline on a --naive-rows slice of the same file: phonenumbers
@@ -46,18 +51,21 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import Connection, create_engine, insert, select, text
+from sqlalchemy import Connection, create_engine, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from campaigns.intake import open_list  # noqa: E402
+from campaigns.ledger import ledger  # noqa: E402
 from campaigns.model import CampaignState, CleaningPolicy, ContactState  # noqa: E402
 from campaigns.storage import orm  # noqa: E402
 from campaigns.storage.bulk import load_reference  # noqa: E402
+from campaigns.storage.facts import refresh_facts  # noqa: E402
 from campaigns.storage.fastload import load_list  # noqa: E402
-from campaigns.storage.setclean import clean_set_based, load_and_clean, record_ledger  # noqa: E402
+from campaigns.storage.setclean import tally_set_based  # noqa: E402
 
 ADMIN_URL = os.environ.get(
     "OUTBOUND_BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -161,6 +169,8 @@ def generate(conn: Connection, *, subscribers: int, seed: int) -> dict[str, int]
         ),
         {"cid": other, "now": NOW},
     )
+    # The snapshot's importers rebuild subscriber_facts; rows generated here must too.
+    refresh_facts(conn)
     return {
         "subscribers": subscribers,
         "subscriber_services": held,
@@ -271,6 +281,20 @@ def peak_rss_mb() -> float:
     return own + children
 
 
+def _record(conn: Connection, cid: int, summary: dict[str, Any]) -> None:
+    """Store the ledger on the campaign, as services.clean does."""
+    conn.execute(
+        update(orm.Campaign)
+        .where(orm.Campaign.id == cid)
+        .values(
+            cleaning_summary={"kept": summary["kept"], **summary["first"]},
+            cleaning_policy=POLICY.to_dict(),
+            cleaning_ledger=summary,
+            updated_at=NOW,
+        )
+    )
+
+
 def one_run(url: str, csv_path: Path, workers: int, two_step: bool) -> dict[str, Any]:
     """One timed end-to-end run in this process; the campaign is removed afterwards."""
     engine = create_engine(url)
@@ -280,19 +304,31 @@ def one_run(url: str, csv_path: Path, workers: int, two_step: bool) -> dict[str,
         assert offer is not None and gz is not None
         cid = _new_campaign(conn, "run", offer, gz, CampaignState.CLEANING)
     start = time.perf_counter()
+    lf = open_list(csv_path)
     with engine.begin() as conn:
-        if two_step:
-            counts = load_list(conn, cid, csv_path, workers=workers)
-            loaded = time.perf_counter()
-            summary = clean_set_based(conn, cid, POLICY, NOW, due_at=DUE)
-        else:
-            counts, summary = load_and_clean(
-                conn, cid, csv_path, POLICY, NOW, due_at=DUE, workers=workers
-            )
-            loaded = time.perf_counter()  # loading and cleaning are one step here
-        record_ledger(conn, cid, summary, POLICY, NOW)
+        loaded = load_list(
+            conn,
+            cid,
+            lf,
+            region="CN",
+            max_rows=10_000_000,
+            policy=POLICY,
+            now=NOW,
+            due_at=None if two_step else DUE,
+            workers=workers,
+        )
+        assert loaded.tally is not None
+        tally = loaded.tally
+        if not two_step:
+            _record(conn, cid, ledger(tally, POLICY, NOW))
+    loaded_at = time.perf_counter()
+    if two_step:
+        with engine.begin() as conn:
+            tally = tally_set_based(conn, cid, POLICY, NOW, due_at=DUE)
+            _record(conn, cid, ledger(tally, POLICY, NOW))
     wall = time.perf_counter() - start
     rss = peak_rss_mb()
+    summary = ledger(tally, POLICY, NOW)
     with engine.begin() as conn:
         states: dict[str, int] = dict(
             conn.execute(
@@ -302,15 +338,21 @@ def one_run(url: str, csv_path: Path, workers: int, two_step: bool) -> dict[str,
             .tuples()
             .all()
         )
+        states["EXCLUDED (list_exclusions)"] = conn.scalar(
+            text("SELECT count(*) FROM list_exclusions WHERE campaign_id = :c"), {"c": cid}
+        )
         conn.execute(text("DELETE FROM contacts WHERE campaign_id = :c"), {"c": cid})
+        conn.execute(text("DELETE FROM list_exclusions WHERE campaign_id = :c"), {"c": cid})
         conn.execute(text("DELETE FROM campaigns WHERE id = :c"), {"c": cid})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM FULL ANALYZE contacts"))
+        conn.execute(text("VACUUM FULL ANALYZE list_exclusions"))
     engine.dispose()
+    counts = {"rows": loaded.stored, "valid": loaded.valid, "problems": loaded.problem_count}
     return {
         "wall": wall,
-        "load": loaded - start,
-        "clean": wall - (loaded - start),
+        "load": loaded_at - start,
+        "clean": wall - (loaded_at - start),
         "rss_mb": rss,
         "counts": counts,
         "states": states,
@@ -434,7 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--two-step",
         action="store_true",
-        help="load_list then clean_set_based (an UPDATE of the loaded list), not load_and_clean",
+        help="store as a submitted request does, then clean the stored list (services.clean)",
     )
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--db", help="reuse this kept database (no generating, not dropped)")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from campaigns.model import CampaignState, CleaningPolicy, ExclusionReason
-from campaigns.rules import RULE_ORDER, rule_tag
+from campaigns.model import CampaignState, CleaningPolicy, ExclusionReason, RowProblem
+from campaigns.rules import REASON_BITS, RULE_ORDER, reasons_of, rule_tag
 
 #: States whose lists count as overlapping with a new request.
 ACTIVE_STATES = (
@@ -38,6 +39,17 @@ class CleaningTally:
         for r in reasons:
             self.alone[r.value] = self.alone.get(r.value, 0) + 1
 
+    def add_masks(self, counts: Mapping[int, int]) -> None:
+        """Count verdicts given as rule masks (`campaigns.rules.REASON_BITS`) and their counts."""
+        for mask, n in counts.items():
+            reasons = reasons_of(mask)
+            if not reasons:
+                self.kept += n
+                continue
+            self.first[reasons[0].value] = self.first.get(reasons[0].value, 0) + n
+            for r in reasons:
+                self.alone[r.value] = self.alone.get(r.value, 0) + n
+
     def summary(self) -> dict[str, int]:
         """Kept plus excluded by first reason, as stored on the campaign."""
         return {"kept": self.kept, **dict(sorted(self.first.items()))}
@@ -54,3 +66,27 @@ def ledger(tally: CleaningTally, policy: CleaningPolicy, now: datetime) -> dict[
         "policy": policy.to_dict(),
         "at": now.isoformat(),
     }
+
+
+def mask_of(reasons: tuple[ExclusionReason, ...]) -> int:
+    """The rule mask of a verdict's reasons."""
+    mask = 0
+    for r in reasons:
+        mask |= REASON_BITS[r]
+    return mask
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedList:
+    """What storing a list produced: row counts, the problems shown, and verdicts if cleaned.
+
+    `seen` counts every data row, empty ones included (the bad-row share is of these);
+    `stored` those kept as list rows; `valid` those whose number normalised to E.164.
+    """
+
+    seen: int
+    stored: int
+    valid: int
+    problem_count: int
+    problems: tuple[RowProblem, ...]
+    tally: CleaningTally | None = None

@@ -340,15 +340,16 @@ class DialContact:
 
 
 @dataclass(frozen=True, slots=True)
-class NewContact:
-    """One list row ready to be stored."""
+class RowProblem:
+    """A list row that could not be used, with its spreadsheet row number."""
 
     row_number: int
-    raw_input: str
-    e164: str | None
-    is_mobile: bool
-    attributes: dict[str, str] | None
-    invalid_reason: ExclusionReason | None = None
+    raw: str
+    reason: str
+
+
+#: How many row problems are kept for display; the rest are only counted.
+PROBLEMS_SHOWN = 500
 
 
 @dataclass(frozen=True, slots=True)

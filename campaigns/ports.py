@@ -10,7 +10,8 @@ from types import TracebackType
 from typing import Any, Protocol, Self, TypeAlias
 
 from campaigns.access import Role
-from campaigns.ledger import CleaningTally
+from campaigns.intake import ListFile, ListRow
+from campaigns.ledger import CleaningTally, LoadedList
 from campaigns.model import (
     AttemptFact,
     BranchRecord,
@@ -23,7 +24,6 @@ from campaigns.model import (
     DialContact,
     Disposition,
     ExclusionReason,
-    NewContact,
     OfferRecord,
     Phase,
     ScriptRecord,
@@ -369,20 +369,13 @@ class ContactRepository(Protocol):
     belongs to a worker that stopped, and any worker may take it over.
     """
 
-    def add_many(self, campaign_id: int, contacts: Iterable[NewContact]) -> int: ...
     def count_by_state(self, campaign_id: int) -> dict[ContactState, int]: ...
     def count_all(self, campaign_id: int) -> int: ...
     def count_valid(self, campaign_id: int) -> int: ...
     def exclusion_counts(self, campaign_id: int) -> dict[ExclusionReason, int]: ...
     def batch_for_cleaning(
         self, campaign_id: int, *, after_row: int, limit: int
-    ) -> list[tuple[int, int, str | None, bool, ExclusionReason | None]]: ...
-    def apply_verdicts(
-        self,
-        verdicts: Sequence[tuple[int, ExclusionReason | None]],
-        *,
-        due_at: datetime,
-    ) -> None: ...
+    ) -> list[tuple[int, str | None, bool, ExclusionReason | None]]: ...
     def in_other_campaigns(
         self, numbers: Sequence[str], campaign_id: int, states: Sequence[CampaignState]
     ) -> set[str]: ...
@@ -574,12 +567,50 @@ class AuditLog(Protocol):
 
 
 class SetCleaner(Protocol):
-    """Cleaning computed inside the database over the snapshot tables (no row leaves it)."""
+    """Cleaning computed inside the database over the snapshot tables (no row leaves it).
+
+    A list row is in contacts (pending or kept) or in the exclusions with the mask of every
+    rule that matched (`campaigns.rules.REASON_BITS`); writing a verdict moves the row.
+    """
 
     def tally(
         self, campaign_id: int, policy: CleaningPolicy, now: datetime, *, due_at: datetime | None
     ) -> CleaningTally:
-        """Evaluate every rule; with `due_at` also write each contact's verdict."""
+        """Evaluate every rule; with `due_at` also write each row's verdict."""
+        ...
+
+    def apply(
+        self, campaign_id: int, masks: Sequence[tuple[int, int]], *, due_at: datetime
+    ) -> None:
+        """Write verdicts computed elsewhere: (row number, mask) for every row of the list."""
+        ...
+
+
+class ListStore(Protocol):
+    """Storing a campaign's list as it arrives.
+
+    Each row of the list is written once: to the contacts when it is kept (or not cleaned
+    yet), to the exclusions when a rule removes it. Cleaned while stored when a policy is
+    given (the snapshot's rules are evaluated where the rows land); otherwise only rows no
+    policy could keep (unreadable numbers, repeats) are excluded. Example::
+
+        loaded = uow.lists.load(campaign_id, list_file, region="CN", max_rows=2_000_000,
+                                policy=CleaningPolicy(), now=now)
+        loaded.stored, loaded.valid, loaded.tally.summary()
+    """
+
+    def load(
+        self,
+        campaign_id: int,
+        source: ListFile | Iterable[ListRow],
+        *,
+        region: str,
+        max_rows: int,
+        policy: CleaningPolicy | None,
+        now: datetime,
+        due_at: datetime | None = None,
+    ) -> LoadedList:
+        """Store the list; ValidationError past `max_rows` rows (the caller rolls back)."""
         ...
 
 
@@ -596,6 +627,8 @@ class UnitOfWork(Protocol):
     def snapshot(self) -> SubscriberSource: ...
     @property
     def cleaner(self) -> SetCleaner: ...
+    @property
+    def lists(self) -> ListStore: ...
     @property
     def dnc(self) -> DncRepository: ...
     @property

@@ -48,6 +48,16 @@ RULE_ORDER: tuple[ExclusionReason, ...] = (
 )
 
 
+#: Each rule's bit in a ledger row's mask (`list_exclusions.mask`): stored data, so a bit is
+#: never reused or renumbered; a new rule takes the next one, wherever it sits in RULE_ORDER.
+REASON_BITS: Mapping[ExclusionReason, int] = {reason: 1 << i for i, reason in enumerate(RULE_ORDER)}
+
+
+def reasons_of(mask: int) -> tuple[ExclusionReason, ...]:
+    """The rules a mask holds, in RULE_ORDER (the first is the verdict's reason)."""
+    return tuple(r for r in RULE_ORDER if mask & REASON_BITS[r])
+
+
 def rule_tag(reason: ExclusionReason) -> str:
     """The reason code with its rule version, as stored in the ledger: 'DUPLICATE@1'."""
     return f"{reason.value}@{RULE_VERSIONS[reason]}"

@@ -13,11 +13,10 @@ from zoneinfo import ZoneInfo
 
 from campaigns.access import Principal, Role, check_new_user, hash_password, verify_password
 from campaigns.errors import NotFoundError, ValidationError
-from campaigns.fastphone import normalise_fast
 from campaigns.feasibility import FeasibilityInputs, Rates, assess_feasibility, rates_from_history
 from campaigns.feedback import Funnel, build_funnel
-from campaigns.intake import EMPTY_ROW, ListLimits, ListRow
-from campaigns.ledger import ACTIVE_STATES, CleaningTally, ledger
+from campaigns.intake import ListFile, ListLimits, ListRow
+from campaigns.ledger import ACTIVE_STATES, CleaningTally, ledger, mask_of
 from campaigns.model import (
     BranchRecord,
     CallingHours,
@@ -29,11 +28,10 @@ from campaigns.model import (
     ContactFacts,
     ContactState,
     ExclusionReason,
-    NewContact,
     Phase,
+    RowProblem,
     Verdict,
 )
-from campaigns.phone import E164
 from campaigns.ports import SubscriberSource, UnitOfWork
 from campaigns.rules import (
     CHINA_DEFAULT_HOURS,
@@ -153,15 +151,6 @@ def configure_branch(
 
 
 @dataclass(frozen=True, slots=True)
-class RowProblem:
-    """A list row that could not be used, with its spreadsheet row number."""
-
-    row_number: int
-    raw: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class SubmitResult:
     """What a submission produced."""
 
@@ -171,10 +160,6 @@ class SubmitResult:
     valid_numbers: int
     problems: tuple[RowProblem, ...] = field(default=())
     problem_count: int = 0
-
-
-#: How many row problems are kept for display; the rest are only counted.
-PROBLEMS_SHOWN = 500
 
 
 def request_hash(draft: CampaignRequestDraft, file_digest: str) -> str:
@@ -239,17 +224,20 @@ def submit_request(
     *,
     uow: UnitOfWork,
     draft: CampaignRequestDraft,
-    rows: Iterable[ListRow],
+    rows: ListFile | Iterable[ListRow],
     file_digest: str,
     list_filename: str,
     now: datetime,
     limits: ListLimits | None = None,
     calling_hours: CallingHours | None = None,
+    source: SubscriberSource | None = None,
 ) -> SubmitResult:
     """Validate a branch request and store it with its list, all or nothing.
 
-    Rows are streamed into the database in batches inside one transaction; any reason
-    to reject the request (limits, too many bad rows, the monthly quota) rolls it back.
+    `rows` is the list file itself (read by the storage's own reader) or its rows as
+    `campaigns.intake.iter_rows` gives them. They are streamed into the database inside one
+    transaction; any reason to reject the request (limits, too many bad rows, the monthly
+    quota) rolls it back.
     """
     lim = limits or ListLimits()
     with uow:
@@ -283,47 +271,18 @@ def submit_request(
             calling_hours=calling_hours or CallingHours(),
             now=now,
         )
-        seen = stored = valid = problem_count = 0
-        problems: list[RowProblem] = []
-        batch: list[NewContact] = []
-        for row in rows:
-            seen += 1
-            reason = row.problem
-            intake_reason = ExclusionReason.INVALID_NUMBER
-            contact: NewContact | None = None
-            if reason is None:
-                # Same answer as campaigns.phone.normalise, about 8x faster (bench/normaliser.py).
-                result = normalise_fast(row.raw, branch.region)
-                if isinstance(result, E164):
-                    valid += 1
-                    contact = NewContact(
-                        row.row_number, row.raw, result.value, result.is_mobile, row.attributes
-                    )
-                else:
-                    reason = result.reason.value
-                    intake_reason = result.reason
-            if reason is not None:
-                problem_count += 1
-                if len(problems) < PROBLEMS_SHOWN:
-                    problems.append(RowProblem(row.row_number, row.raw, reason))
-            if contact is None and reason != EMPTY_ROW:
-                # Unusable numbers stay in the list so cleaning's ledger accounts for them.
-                contact = NewContact(
-                    row.row_number, row.raw, None, False, row.attributes, intake_reason
-                )
-            if contact is not None:
-                stored += 1
-                batch.append(contact)
-                if stored > lim.max_rows:
-                    raise ValidationError(
-                        f"the list has more than {lim.max_rows:,} rows, the limit per request; "
-                        "split it into several requests"
-                    )
-                if len(batch) >= 5_000:
-                    uow.contacts.add_many(campaign_id, batch)
-                    batch = []
-        if batch:
-            uow.contacts.add_many(campaign_id, batch)
+        # Against the snapshot the list is cleaned as it is stored (the preview's policy:
+        # the request's segment filters); a CRM source cleans it later, batch by batch.
+        loaded = uow.lists.load(
+            campaign_id,
+            rows,
+            region=branch.region,
+            max_rows=lim.max_rows,
+            policy=CleaningPolicy(segments=draft.segment_filters) if source is None else None,
+            now=now,
+        )
+        seen, stored, valid = loaded.seen, loaded.stored, loaded.valid
+        problems, problem_count = list(loaded.problems), loaded.problem_count
         if stored == 0:
             raise ValidationError("the list is empty: it has a header but no rows with a number")
         if problem_count / seen > lim.max_problem_share:
@@ -399,7 +358,8 @@ def _verdict_batches(
 ) -> Iterator[list[CleaningVerdict]]:
     """Run every exclusion rule over the list in row order, one batch of verdicts at a time.
 
-    Each batch costs a fixed handful of set-based look-ups, whatever its size.
+    Each batch costs a fixed handful of set-based look-ups, whatever its size. A verdict's
+    contact_id is the row's number in the list.
     """
     offer = uow.catalogue.offer(campaign.offer_id)
     exclusive_ids = set(uow.catalogue.exclusive_service_ids(offer.id))
@@ -407,8 +367,8 @@ def _verdict_batches(
     seen: set[str] = set()
     after = 0
     while batch := uow.contacts.batch_for_cleaning(campaign.id, after_row=after, limit=batch_size):
-        after = batch[-1][1]
-        numbers = sorted({n for _, _, n, _, _ in batch if n is not None})
+        after = batch[-1][0]
+        numbers = sorted({n for _, n, _, _ in batch if n is not None})
         subscribers = source.lookup(numbers)
         ours = uow.attempts.last_attempts(numbers, exclude_campaign=campaign.id)
         refused = uow.attempts.last_refusals(
@@ -417,9 +377,9 @@ def _verdict_batches(
         elsewhere = uow.contacts.in_other_campaigns(numbers, campaign.id, ACTIVE_STATES)
         dnc = uow.dnc.blocked(numbers, campaign_id=campaign.id, now=now)
         # Duplicates are judged across the whole list, so earlier batches' numbers count too.
-        dup_flags = duplicate_flags(n for _, _, n, _, _ in batch)
+        dup_flags = duplicate_flags(n for _, n, _, _ in batch)
         verdicts = []
-        for (cid, _row, number, mobile, intake), dup_in_batch in zip(batch, dup_flags, strict=True):
+        for (row, number, mobile, intake), dup_in_batch in zip(batch, dup_flags, strict=True):
             invalid = None
             if number is None:
                 invalid = intake or ExclusionReason.INVALID_NUMBER
@@ -427,7 +387,7 @@ def _verdict_batches(
                 invalid = ExclusionReason.NOT_MOBILE
             sub = subscribers.get(number) if number else None
             facts = ContactFacts(
-                contact_id=cid,
+                contact_id=row,
                 e164=number,
                 invalid_reason=invalid,
                 duplicate_of_earlier_row=dup_in_batch or (number in seen),
@@ -466,15 +426,17 @@ def _tally(
         return uow.cleaner.tally(campaign.id, policy, now, due_at=write_due_at)
     # An outside source (the CRM) is asked batch by batch; the verdicts are the same.
     tally = CleaningTally()
+    masks: list[tuple[int, int]] = []
     for verdicts in _verdict_batches(
         uow, campaign, source=source, policy=policy, now=now, batch_size=batch_size
     ):
         for v in verdicts:
             tally.add(v.all_reasons)
-        if write_due_at is not None:
-            uow.contacts.apply_verdicts(
-                [(v.contact_id, v.reason) for v in verdicts], due_at=write_due_at
-            )
+            masks.append((v.contact_id, mask_of(v.all_reasons)))
+    if write_due_at is not None:
+        # Written once every batch is judged: a row moves between contacts and exclusions,
+        # and the batches read both in row order.
+        uow.cleaner.apply(campaign.id, masks, due_at=write_due_at)
     return tally
 
 

@@ -5,16 +5,26 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from campaigns import services
 from campaigns.access import Principal, Role
 from campaigns.intake import ListRow
-from campaigns.model import CampaignRequestDraft, SubscriberStatus
+from campaigns.model import (
+    CampaignRequestDraft,
+    ContactState,
+    ExclusionReason,
+    SubscriberFacts,
+    SubscriberStatus,
+)
+from campaigns.storage import orm
 from campaigns.storage.bulk import load_operator, load_reference
 from campaigns.synthetic import Operator, SubscriberRow
 from flows.bootstrap import App
@@ -31,6 +41,15 @@ def real_today() -> date:
 def number(i: int) -> str:
     """A valid Chinese mobile number, distinct for each i."""
     return f"+86138{i:08d}"
+
+
+class FakeCrm:
+    """A subscriber source outside the database: a list submitted with it is stored
+    uncleaned (every row with a number waits in contacts), as for a CRM-backed operator."""
+
+    def lookup(self, numbers: Sequence[str]) -> dict[str, SubscriberFacts]:
+        """Nothing is known; storing a list never asks."""
+        return {}
 
 
 @dataclass(frozen=True)
@@ -182,3 +201,34 @@ def signed_in(at: Any, user: Principal = STAFF) -> Any:
     """A streamlit AppTest with `user` signed in (dashboard.auth keeps it in the session)."""
     at.session_state["principal"] = user
     return at
+
+
+@dataclass(frozen=True)
+class ListRowState:
+    """One row of a stored list: kept in contacts, or excluded with its reason."""
+
+    row_number: int
+    e164: str | None
+    raw: str
+    state: ContactState
+    reason: ExclusionReason | None
+    rule_version: str | None
+
+
+def stored_list(app: App, campaign_id: int) -> list[ListRowState]:
+    """Every row of a campaign's list as stored, in list order, whichever table holds it."""
+    c, e = orm.Contact, orm.ListExclusion
+    with app.engine.connect() as conn:
+        kept = [
+            ListRowState(
+                r.row_number, r.e164, r.raw_input, r.state, r.exclusion_reason, r.rule_version
+            )
+            for r in conn.execute(select(c).where(c.campaign_id == campaign_id))
+        ]
+        excluded = [
+            ListRowState(
+                r.row_number, r.e164, r.raw_input, ContactState.EXCLUDED, r.reason, r.rule_version
+            )
+            for r in conn.execute(select(e).where(e.campaign_id == campaign_id))
+        ]
+    return sorted(kept + excluded, key=lambda r: r.row_number)

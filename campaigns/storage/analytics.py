@@ -14,6 +14,7 @@ from campaigns.model import AttemptFact, DeliveryStatus, Disposition
 from campaigns.operations import RatingCounts, ShiftTotals
 from campaigns.phone import mask_numbers
 from campaigns.storage import orm
+from campaigns.storage.facts import number_of
 
 
 class SqlAlchemyReportQueries:
@@ -61,7 +62,7 @@ class SqlAlchemyReportQueries:
             .join(orm.CampaignRequest, orm.CampaignRequest.id == orm.Campaign.request_id)
             .join(orm.Service, orm.Service.id == orm.CampaignRequest.offer_id)
             .outerjoin(orm.Agent, orm.Agent.id == a.agent_id)
-            .outerjoin(orm.SubscriberFacts, orm.SubscriberFacts.msisdn == c.e164)
+            .outerjoin(orm.SubscriberFacts, orm.SubscriberFacts.num == number_of(c.e164))
             .where(*conds)
             .order_by(a.dialed_at, a.id)
         )

@@ -13,13 +13,26 @@ set-based verdicts against `SqlAlchemySnapshotSource`, which reads the snapshot 
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, cast, func, text
+from sqlalchemy.sql.elements import ColumnElement
 
 _SERVICES = {
     # ",3,7,": each id fenced by commas, so LIKE '%,3,%' never matches 13 or 31.
     "postgresql": "',' || string_agg(service_id::text, ',' ORDER BY service_id) || ','",
     "sqlite": "',' || group_concat(service_id, ',') || ','",
 }
+
+
+def number_key(e164: str) -> str:
+    """SQL for the integer key of an E.164 number held in the column `e164` ('+8613…')."""
+    return f"CAST(substr({e164}, 2) AS BIGINT)"
+
+
+def number_of(e164: Any) -> ColumnElement[int]:
+    """`number_key` as an expression: subscriber_facts.num for an E.164 column."""
+    return cast(func.substr(e164, 2), BigInteger)
 
 
 def refresh_facts(conn: Connection) -> int:
@@ -34,8 +47,9 @@ def refresh_facts(conn: Connection) -> int:
     result = conn.execute(
         text(
             "INSERT INTO subscriber_facts "
-            "(msisdn, status, segment, branch_id, services, last_contact, follow_up) "
-            "SELECT s.msisdn, s.status, s.segment, s.branch_id, sv.services, h.last_contact, "
+            "(num, msisdn, status, segment, branch_id, services, last_contact, follow_up) "
+            f"SELECT {number_key('s.msisdn')}, s.msisdn, s.status, s.segment, s.branch_id, "
+            "sv.services, h.last_contact, "
             "CASE WHEN fu.msisdn IS NULL THEN :no ELSE :yes END "
             "FROM subscribers s "
             f"LEFT JOIN (SELECT subscriber_id, {services} AS services "
@@ -44,7 +58,7 @@ def refresh_facts(conn: Connection) -> int:
             "GROUP BY msisdn) h ON h.msisdn = s.msisdn "
             "LEFT JOIN (SELECT DISTINCT msisdn FROM follow_ups) fu ON fu.msisdn = s.msisdn "
             # In key order the primary key is built at its right edge, not by random inserts.
-            "ORDER BY s.msisdn"
+            "ORDER BY 1"
         ),
         {"no": False, "yes": True},
     )

@@ -13,12 +13,14 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     Row,
+    String,
     Table,
     any_,
     bindparam,
     case,
     func,
     insert,
+    literal,
     or_,
     select,
     type_coerce,
@@ -47,14 +49,13 @@ from campaigns.model import (
     DialContact,
     Disposition,
     ExclusionReason,
-    NewContact,
     OfferRecord,
     Phase,
     ScriptRecord,
 )
 from campaigns.ports import ANONYMOUS_WORKER, DEFAULT_LEASE, AttemptTally
-from campaigns.rules import rule_tag
 from campaigns.storage import orm
+from campaigns.storage.facts import number_of
 from campaigns.trial import NO_SEGMENT, spread_indices
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit for IN lists
@@ -419,7 +420,13 @@ class SqlAlchemyCampaignRepository:
 
     def overlap(self, campaign_id: int, states: Sequence[CampaignState]) -> int:
         """Numbers of this campaign's list that are also in campaigns in the given states."""
-        mine = orm.Contact.__table__.alias("mine")
+        # This list's numbers, kept or excluded, against the contacts (rows not excluded by
+        # cleaning) of the other campaigns.
+        c, e = orm.Contact, orm.ListExclusion
+        mine = union_all(
+            select(c.e164).where(c.campaign_id == campaign_id, c.e164.is_not(None)),
+            select(e.e164).where(e.campaign_id == campaign_id, e.e164.is_not(None)),
+        ).subquery("mine")
         other = orm.Contact.__table__.alias("other")
         value = self.session.scalar(
             select(func.count(func.distinct(mine.c.e164)))
@@ -427,7 +434,6 @@ class SqlAlchemyCampaignRepository:
             .join(other, other.c.e164 == mine.c.e164)
             .join(orm.Campaign, orm.Campaign.id == other.c.campaign_id)
             .where(
-                mine.c.campaign_id == campaign_id,
                 other.c.campaign_id != campaign_id,
                 orm.Campaign.state.in_(list(states)),
             )
@@ -517,114 +523,84 @@ class SqlAlchemyContactRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add_many(self, campaign_id: int, contacts: Iterable[NewContact]) -> int:
-        """Insert list rows in bulk (executemany); returns how many were written."""
-        written = 0
-        batch: list[dict[str, Any]] = []
-        for c in contacts:
-            batch.append(
-                {
-                    "campaign_id": campaign_id,
-                    "row_number": c.row_number,
-                    "raw_input": c.raw_input[:100],
-                    "e164": c.e164,
-                    "is_mobile": c.is_mobile,
-                    "attributes": c.attributes,
-                    "state": ContactState.PENDING,
-                    # Why intake could not read the number; cleaning turns it into the verdict.
-                    "exclusion_reason": c.invalid_reason,
-                    "is_trial": False,
-                    "attempts": 0,
-                    "disposition_streak": 0,
-                }
-            )
-            if len(batch) >= 5000:
-                self.session.execute(insert(orm.Contact), batch)
-                written += len(batch)
-                batch = []
-        if batch:
-            self.session.execute(insert(orm.Contact), batch)
-            written += len(batch)
-        return written
-
     def count_by_state(self, campaign_id: int) -> dict[ContactState, int]:
-        """How many contacts are in each state."""
+        """How many rows of the list are in each state (excluded ones from both tables)."""
         rows = self.session.execute(
             select(orm.Contact.state, func.count())
             .where(orm.Contact.campaign_id == campaign_id)
             .group_by(orm.Contact.state)
         )
-        return {ContactState(s): n for s, n in rows}
+        counts = {ContactState(s): n for s, n in rows}
+        excluded = self._excluded_count(campaign_id)
+        if excluded:
+            counts[ContactState.EXCLUDED] = counts.get(ContactState.EXCLUDED, 0) + excluded
+        return counts
 
-    def count_all(self, campaign_id: int) -> int:
-        """Rows of the campaign's list."""
-        return int(
-            self.session.scalar(select(func.count()).where(orm.Contact.campaign_id == campaign_id))
-            or 0
-        )
-
-    def count_valid(self, campaign_id: int) -> int:
-        """Rows whose number normalised to E.164."""
+    def _excluded_count(self, campaign_id: int) -> int:
         return int(
             self.session.scalar(
-                select(func.count()).where(
-                    orm.Contact.campaign_id == campaign_id, orm.Contact.e164.is_not(None)
-                )
+                select(func.count()).where(orm.ListExclusion.campaign_id == campaign_id)
             )
             or 0
         )
 
+    def count_all(self, campaign_id: int) -> int:
+        """Rows of the campaign's list."""
+        return sum(self.count_by_state(campaign_id).values())
+
+    def count_valid(self, campaign_id: int) -> int:
+        """Rows whose number normalised to E.164."""
+        kept = self.session.scalar(
+            select(func.count()).where(
+                orm.Contact.campaign_id == campaign_id, orm.Contact.e164.is_not(None)
+            )
+        )
+        excluded = self.session.scalar(
+            select(func.count()).where(
+                orm.ListExclusion.campaign_id == campaign_id, orm.ListExclusion.e164.is_not(None)
+            )
+        )
+        return int(kept or 0) + int(excluded or 0)
+
     def exclusion_counts(self, campaign_id: int) -> dict[ExclusionReason, int]:
-        """Excluded contacts by reason."""
-        rows = self.session.execute(
+        """Excluded rows by reason: by cleaning, and by a dialing worker later (do-not-call)."""
+        out: dict[ExclusionReason, int] = {}
+        for reason, n in self.session.execute(
+            select(orm.ListExclusion.reason, func.count())
+            .where(orm.ListExclusion.campaign_id == campaign_id)
+            .group_by(orm.ListExclusion.reason)
+        ):
+            out[ExclusionReason(reason)] = int(n)
+        for late, n in self.session.execute(
             select(orm.Contact.exclusion_reason, func.count())
             .where(
                 orm.Contact.campaign_id == campaign_id,
                 orm.Contact.state == ContactState.EXCLUDED,
+                orm.Contact.exclusion_reason.is_not(None),
             )
             .group_by(orm.Contact.exclusion_reason)
-        )
-        return {ExclusionReason(r): n for r, n in rows if r is not None}
+        ):
+            key = ExclusionReason(str(late))
+            out[key] = out.get(key, 0) + int(n)
+        return out
 
     def batch_for_cleaning(
         self, campaign_id: int, *, after_row: int, limit: int
-    ) -> list[tuple[int, int, str | None, bool, ExclusionReason | None]]:
-        """(id, row number, E.164, is mobile, intake reason) of the next rows in list order."""
-        rows = self.session.execute(
-            select(
-                orm.Contact.id,
-                orm.Contact.row_number,
-                orm.Contact.e164,
-                orm.Contact.is_mobile,
-                # A row without a number keeps intake's reason in this column; it is always
-                # that row's first cleaning reason too, so re-cleaning reads the same value.
-                case((orm.Contact.e164.is_(None), orm.Contact.exclusion_reason), else_=None),
-            )
-            .where(orm.Contact.campaign_id == campaign_id, orm.Contact.row_number > after_row)
-            .order_by(orm.Contact.row_number)
-            .limit(limit)
-        )
-        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-
-    def apply_verdicts(
-        self,
-        verdicts: Sequence[tuple[int, ExclusionReason | None]],
-        *,
-        due_at: datetime,
-    ) -> None:
-        """Write the ledger: excluded with reason and rule version, or READY and due at `due_at`."""
-        params = [
-            {
-                "id": cid,
-                "state": ContactState.EXCLUDED if reason else ContactState.READY,
-                "exclusion_reason": reason,
-                "rule_version": rule_tag(reason) if reason else None,
-                "next_attempt_at": None if reason else due_at,
-            }
-            for cid, reason in verdicts
-        ]
-        if params:
-            self.session.execute(update(orm.Contact), params)
+    ) -> list[tuple[int, str | None, bool, ExclusionReason | None]]:
+        """(row number, E.164, is mobile, intake reason) of the next rows in list order,
+        from the contacts and the excluded rows alike."""
+        c, e = orm.Contact, orm.ListExclusion
+        kept = select(
+            c.row_number, c.e164, c.is_mobile, literal(None, String(32)).label("intake")
+        ).where(c.campaign_id == campaign_id, c.row_number > after_row)
+        # A row without a number keeps intake's reason as its reason: it is always that
+        # row's first reason, so re-cleaning reads the same value.
+        excluded = select(
+            e.row_number, e.e164, e.is_mobile, case((e.e164.is_(None), e.reason), else_=None)
+        ).where(e.campaign_id == campaign_id, e.row_number > after_row)
+        both = union_all(kept, excluded).subquery()
+        rows = self.session.execute(select(both).order_by(both.c.row_number).limit(limit))
+        return [(r[0], r[1], bool(r[2]), ExclusionReason(r[3]) if r[3] else None) for r in rows]
 
     def in_other_campaigns(
         self, numbers: Sequence[str], campaign_id: int, states: Sequence[CampaignState]
@@ -654,7 +630,7 @@ class SqlAlchemyContactRepository:
                 orm.Contact.id,
                 func.coalesce(orm.SubscriberFacts.segment, NO_SEGMENT).label("segment"),
             )
-            .outerjoin(orm.SubscriberFacts, orm.SubscriberFacts.msisdn == orm.Contact.e164)
+            .outerjoin(orm.SubscriberFacts, orm.SubscriberFacts.num == number_of(orm.Contact.e164))
             .where(
                 orm.Contact.campaign_id == campaign_id,
                 orm.Contact.state == ContactState.READY,

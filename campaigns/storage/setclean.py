@@ -1,48 +1,66 @@
-"""Cleaning in one set-based pass: every exclusion rule of `evaluate_contact`, computed in SQL.
+"""Cleaning in SQL: every exclusion rule of `evaluate_contact` as one bit mask per list row.
 
-`clean_set_based` gives each contact of a campaign a bit mask with one bit per matching rule
-(bit i is `RULE_ORDER[i]`; rules the policy switches off are left out, MANDATORY ones never
-are), keeps the masks in a temporary table, writes every verdict with one UPDATE, and builds
-the ledger from the handful of distinct masks. No row travels to Python and no query runs per
-row, so the cost is a few hash joins whatever the list size.
+A row of a campaign's list is in `contacts` (not cleaned yet, or kept) or in
+`list_exclusions` (excluded, with the mask of every rule that matched; bit i is
+`campaigns.rules.REASON_BITS`). Cleaning computes a mask for every row of a *source* in one
+statement, joining the subscriber facts on the number's integer key and the small look-ups
+(do-not-call, refusals, other campaigns, our own recent calls) on the number:
 
-`load_and_clean` does `fastload.load_list` and `clean_set_based` for a new list in one go:
-the file is copied into an unindexed temporary table and every contact is inserted once,
-verdict included, instead of being inserted PENDING and then updated.
+- a fresh list, staged by `campaigns.storage.fastload` (it writes each row once, to the
+  table its mask sends it to);
+- the list as stored (`_STORED`), for a preview or a re-cleaning, which then moves only the
+  rows whose verdict changed (`_apply`).
 
-It gives the same verdicts as `campaigns.services._verdict_batches` over the snapshot tables
-(`SqlAlchemySnapshotSource`): tests/integration/test_setclean.py checks that, rule by rule,
-on both PostgreSQL and SQLite. A CRM `SubscriberSource` cannot be joined in SQL; campaigns
-cleaned against a CRM keep the batch path.
+Rules the policy switches off are left out of the mask (MANDATORY ones never are). No row
+travels to Python here and no query runs per row.
+
+It gives the same verdicts as `campaigns.services._verdict_batches` over the snapshot
+tables (`SqlAlchemySnapshotSource`): tests/integration/test_setclean.py checks that, rule by
+rule, on both PostgreSQL and SQLite. A CRM `SubscriberSource` cannot be joined in SQL;
+campaigns cleaned against a CRM keep the batch path, whose verdicts `apply_masks` writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, text, update
+from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, TextClause
 
-from campaigns.intake import ListFile
-from campaigns.ledger import ACTIVE_STATES, CleaningTally, ledger
-from campaigns.model import (
-    CleaningPolicy,
-    ContactState,
-    Disposition,
-    ExclusionReason,
-)
-from campaigns.rules import MANDATORY, RULE_ORDER, rule_tag
-from campaigns.storage import orm
-from campaigns.storage.fastload import copy_list
+from campaigns.ledger import ACTIVE_STATES, CleaningTally
+from campaigns.model import CleaningPolicy, ContactState, Disposition, ExclusionReason
+from campaigns.rules import MANDATORY, REASON_BITS, RULE_ORDER, rule_tag
+from campaigns.storage.facts import number_key
 from campaigns.storage.orm import UTCDateTime
 
-_BIT = {reason: 1 << i for i, reason in enumerate(RULE_ORDER)}
-_TEMP = "setclean_verdicts"
+_BIT = REASON_BITS
+_VERDICTS = "clean_verdicts"
+#: States of contacts that cleaning may still move: nothing dialled them yet.
+_CLEANABLE = (ContactState.PENDING.value, ContactState.READY.value)
+
+#: Every source has these columns: the row's number in the file, its number (E.164 text and
+#: integer key), whether it is a mobile, why intake could not read it (when e164 is NULL),
+#: and whether an earlier row of the list has the same number.
+SOURCE_COLUMNS = "row_number, e164, num, is_mobile, intake, dup"
+
+#: Contacts cleaning may still move: not dialled yet (an attempt row refers to its contact).
+_UNDIALLED = "NOT EXISTS (SELECT 1 FROM call_attempts a WHERE a.contact_id = {}.id)"
+
+#: The list as stored. Every row is judged, dialled ones too (a repeat is judged against
+#: them), though only rows not dialled yet move (`_apply`).
+_STORED = (
+    f"SELECT row_number, e164, {number_key('e164')} AS num, is_mobile, NULL AS intake, "
+    "false AS dup FROM contacts WHERE campaign_id = :cid "
+    f"UNION ALL SELECT row_number, e164, {number_key('e164')}, is_mobile, "
+    "CASE WHEN e164 IS NULL THEN reason END, "
+    # A duplicate stays one: the list's order does not change.
+    f"(mask & {_BIT[ExclusionReason.DUPLICATE]}) <> 0 FROM list_exclusions "
+    "WHERE campaign_id = :cid"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,95 +92,97 @@ def _campaign(conn: Connection, campaign_id: int) -> _Campaign:
     return _Campaign(campaign_id, row.offer_id, row.branch_id, bool(row.requires_mobile), exclusive)
 
 
-def _rule_sql(
-    camp: _Campaign, policy: CleaningPolicy, *, dup_column: bool = False
-) -> dict[ExclusionReason, str]:
-    """Each rule as a SQL condition over the joined row (c, f, d and the look-ups).
-
-    With `dup_column` the list carries its own duplicate flag (the loader saw every number
-    in file order), so no aggregate over the list is needed.
-    """
-    mobile = " OR (c.e164 IS NOT NULL AND NOT c.is_mobile)" if camp.requires_mobile else ""
-    return {
-        # A row without a number keeps intake's reason in exclusion_reason (see
-        # SqlAlchemyContactRepository.batch_for_cleaning); it decides the first three rules.
-        ExclusionReason.INVALID_NUMBER: "c.e164 IS NULL AND (c.exclusion_reason IS NULL "
-        "OR c.exclusion_reason = 'INVALID_NUMBER')",
-        ExclusionReason.SHORT_CODE: "c.e164 IS NULL AND c.exclusion_reason = 'SHORT_CODE'",
-        ExclusionReason.NOT_MOBILE: "(c.e164 IS NULL AND c.exclusion_reason = 'NOT_MOBILE')"
-        + mobile,
-        ExclusionReason.DUPLICATE: "c.dup" if dup_column else "c.row_number > d.first_row",
-        ExclusionReason.UNKNOWN_SUBSCRIBER: "f.msisdn IS NULL AND c.e164 IS NOT NULL",
-        ExclusionReason.SUBSCRIBER_INACTIVE: "f.status <> 'ACTIVE'",
-        # Branch codes are unique, so comparing ids is comparing codes.
-        ExclusionReason.OUT_OF_REGION: "f.branch_id IS NOT NULL AND f.branch_id <> :branch_id",
-        ExclusionReason.SEGMENT_FILTER: (
-            "f.msisdn IS NOT NULL AND (f.segment IS NULL OR f.segment NOT IN :segments)"
-            if policy.segments
-            else ""
-        ),
-        ExclusionReason.HOLDS_OFFER: "f.services LIKE :offer_like",
-        ExclusionReason.HOLDS_EXCLUSIVE: " OR ".join(
-            f"f.services LIKE :exclusive_like_{i}" for i in range(len(camp.exclusive_ids))
-        ),
-        ExclusionReason.DO_NOT_CALL: "dnc.e164 IS NOT NULL",
-        ExclusionReason.REFUSED_BEFORE: "ref.e164 IS NOT NULL",
-        ExclusionReason.IN_OTHER_CAMPAIGN: "oth.e164 IS NOT NULL",
-        # The operator's history only counts for numbers in the snapshot, as its source reads
-        # it; subscriber_facts holds subscribers only.
-        ExclusionReason.RECENT_CONTACT: "f.last_contact > :contact_since OR ours.e164 IS NOT NULL",
-        ExclusionReason.PRIOR_FOLLOW_UP: "f.follow_up",
-    }
-
-
 def _active(reason: ExclusionReason, policy: CleaningPolicy) -> bool:
     return reason in MANDATORY or policy.enabled(reason)
 
 
-def _mask_select(
-    camp: _Campaign,
-    policy: CleaningPolicy,
-    source: str = "contacts",
-    columns: str = "c.id AS id",
-    *,
-    dup_column: bool = False,
-) -> str:
-    """SELECT `columns`, mask for every contact of the campaign held in `source`."""
-    rules = _rule_sql(camp, policy, dup_column=dup_column)
-    terms = [
-        f"CASE WHEN {cond} THEN {_BIT[reason]} ELSE 0 END"
-        for reason in RULE_ORDER
-        if (cond := rules[reason]) and _active(reason, policy)
-    ]
-    wanted = {r for r in RULE_ORDER if rules[r] and _active(r, policy)}
-    joins = ["LEFT JOIN subscriber_facts f ON f.msisdn = c.e164"]
-    lookups = {
-        ExclusionReason.DUPLICATE: ""
-        if dup_column
-        else "LEFT JOIN (SELECT e164, MIN(row_number) AS first_row "
-        f"FROM {source} WHERE campaign_id = :cid AND e164 IS NOT NULL GROUP BY e164) d "
-        "ON d.e164 = c.e164",
-        ExclusionReason.DO_NOT_CALL: "LEFT JOIN (SELECT DISTINCT e164 FROM dnc_entries "
-        "WHERE (campaign_id IS NULL OR campaign_id = :cid) "
-        "AND (expires_at IS NULL OR expires_at > :now)) dnc ON dnc.e164 = c.e164",
-        ExclusionReason.REFUSED_BEFORE: "LEFT JOIN (SELECT DISTINCT a.e164 FROM call_attempts a "
-        "JOIN campaigns k ON k.id = a.campaign_id "
+def _rule_sql(camp: _Campaign, policy: CleaningPolicy) -> dict[ExclusionReason, str]:
+    """Each rule as a SQL condition over the source row c, its facts f and look-ups s."""
+    mobile = " OR (c.e164 IS NOT NULL AND NOT c.is_mobile)" if camp.requires_mobile else ""
+    return {
+        ExclusionReason.INVALID_NUMBER: "c.e164 IS NULL AND (c.intake IS NULL "
+        "OR c.intake = 'INVALID_NUMBER')",
+        ExclusionReason.SHORT_CODE: "c.e164 IS NULL AND c.intake = 'SHORT_CODE'",
+        ExclusionReason.NOT_MOBILE: "(c.e164 IS NULL AND c.intake = 'NOT_MOBILE')" + mobile,
+        ExclusionReason.DUPLICATE: "c.dup",
+        ExclusionReason.UNKNOWN_SUBSCRIBER: "f.num IS NULL AND c.e164 IS NOT NULL",
+        ExclusionReason.SUBSCRIBER_INACTIVE: "f.status <> 'ACTIVE'",
+        # Branch codes are unique, so comparing ids is comparing codes.
+        ExclusionReason.OUT_OF_REGION: "f.branch_id IS NOT NULL AND f.branch_id <> :branch_id",
+        ExclusionReason.SEGMENT_FILTER: (
+            "f.num IS NOT NULL AND (f.segment IS NULL OR f.segment NOT IN :segments)"
+            if policy.segments
+            else ""
+        ),
+        # Held services are stored as ",3,7,"; see campaigns.storage.facts.
+        ExclusionReason.HOLDS_OFFER: "f.services LIKE :offer_like",
+        ExclusionReason.HOLDS_EXCLUSIVE: " OR ".join(
+            f"f.services LIKE :exclusive_like_{i}" for i in range(len(camp.exclusive_ids))
+        ),
+        ExclusionReason.DO_NOT_CALL: "s.dnc = 1",
+        ExclusionReason.REFUSED_BEFORE: "s.ref = 1",
+        ExclusionReason.IN_OTHER_CAMPAIGN: "s.oth = 1",
+        # The operator's history only counts for numbers in the snapshot, as its source reads
+        # it; subscriber_facts holds subscribers only.
+        ExclusionReason.RECENT_CONTACT: "f.last_contact > :contact_since OR s.ours = 1",
+        ExclusionReason.PRIOR_FOLLOW_UP: "f.follow_up",
+    }
+
+
+#: The look-ups that are not subscriber facts: one flag column each, set to 1 for the
+#: numbers the query finds. They are gathered into one table keyed by the number, so the
+#: list is joined once for all of them.
+_LOOKUPS: dict[ExclusionReason, tuple[str, str]] = {
+    ExclusionReason.DO_NOT_CALL: (
+        "dnc",
+        "SELECT e164 FROM dnc_entries WHERE (campaign_id IS NULL OR campaign_id = :cid) "
+        "AND (expires_at IS NULL OR expires_at > :now)",
+    ),
+    ExclusionReason.REFUSED_BEFORE: (
+        "ref",
+        "SELECT a.e164 FROM call_attempts a JOIN campaigns k ON k.id = a.campaign_id "
         "JOIN campaign_requests q ON q.id = k.request_id "
         "WHERE q.offer_id = :offer_id AND a.campaign_id <> :cid AND a.disposition = :refused "
-        "AND a.dialed_at > :refusal_since) ref ON ref.e164 = c.e164",
-        ExclusionReason.IN_OTHER_CAMPAIGN: "LEFT JOIN (SELECT DISTINCT o.e164 FROM contacts o "
-        "JOIN campaigns k ON k.id = o.campaign_id "
+        "AND a.dialed_at > :refusal_since",
+    ),
+    ExclusionReason.IN_OTHER_CAMPAIGN: (
+        "oth",
+        "SELECT o.e164 FROM contacts o JOIN campaigns k ON k.id = o.campaign_id "
         "WHERE o.campaign_id <> :cid AND o.e164 IS NOT NULL AND o.state NOT IN :idle "
-        "AND k.state IN :active_states) oth ON oth.e164 = c.e164",
-        ExclusionReason.RECENT_CONTACT: "LEFT JOIN (SELECT DISTINCT e164 FROM call_attempts "
-        "WHERE campaign_id <> :cid AND dialed_at > :contact_since) ours ON ours.e164 = c.e164",
-    }
-    joins += [sql for reason, sql in lookups.items() if reason in wanted and sql]
+        "AND k.state IN :active_states",
+    ),
+    ExclusionReason.RECENT_CONTACT: (
+        "ours",
+        "SELECT e164 FROM call_attempts WHERE campaign_id <> :cid AND dialed_at > :contact_since",
+    ),
+}
+
+
+def _lookups_sql(wanted: set[ExclusionReason]) -> str | None:
+    """One row per number found by any wanted look-up, with a 0/1 flag per look-up."""
+    used = [(r, *_LOOKUPS[r]) for r in _LOOKUPS if r in wanted]
+    if not used:
+        return None
+    names = [name for _, name, _ in used]
+    parts = []
+    for _, name, query in used:
+        flags = ", ".join(f"{1 if n == name else 0} AS {n}" for n in names)
+        parts.append(f"SELECT e164, {flags} FROM ({query}) q_{name}")
+    maxima = ", ".join(f"MAX({n}) AS {n}" for n in names)
+    return f"SELECT e164, {maxima} FROM ({' UNION ALL '.join(parts)}) u GROUP BY e164"
+
+
+def _mask_select(camp: _Campaign, policy: CleaningPolicy, source: str) -> str:
+    """SELECT c.row_number, mask for every row of `source` (SOURCE_COLUMNS)."""
+    rules = _rule_sql(camp, policy)
+    wanted = [r for r in RULE_ORDER if rules[r] and _active(r, policy)]
+    terms = [f"CASE WHEN {rules[r]} THEN {_BIT[r]} ELSE 0 END" for r in wanted]
+    joins = ["LEFT JOIN subscriber_facts f ON f.num = c.num"]
+    lookups = _lookups_sql(set(wanted))
+    if lookups is not None:
+        joins.append(f"LEFT JOIN ({lookups}) s ON s.e164 = c.e164")
     mask = " + ".join(terms) if terms else "0"
-    return (
-        f"SELECT {columns}, {mask} AS mask FROM {source} c {' '.join(joins)} "
-        "WHERE c.campaign_id = :cid"
-    )
+    return f"SELECT c.row_number, {mask} AS mask FROM ({source}) c {' '.join(joins)}"
 
 
 def _bind(stmt: str, camp: _Campaign, policy: CleaningPolicy, now: datetime) -> TextClause:
@@ -172,15 +192,15 @@ def _bind(stmt: str, camp: _Campaign, policy: CleaningPolicy, now: datetime) -> 
         "branch_id": camp.branch_id,
         "offer_id": camp.offer_id,
         "refused": Disposition.REFUSED.value,
+        "offer_like": f"%,{camp.offer_id},%",
     }
-    # Held services are stored as ",3,7,"; see campaigns.storage.facts.
-    values["offer_like"] = f"%,{camp.offer_id},%"
     for i, service_id in enumerate(camp.exclusive_ids):
         values[f"exclusive_like_{i}"] = f"%,{service_id},%"
     expanding: dict[str, list[Any]] = {
         "segments": list(policy.segments),
         "idle": [ContactState.EXCLUDED.value, ContactState.PENDING.value],
         "active_states": [s.value for s in ACTIVE_STATES],
+        "cleanable": list(_CLEANABLE),
     }
     times = {
         "now": now,
@@ -196,15 +216,17 @@ def _bind(stmt: str, camp: _Campaign, policy: CleaningPolicy, now: datetime) -> 
     return text(stmt).bindparams(*params)
 
 
-#: Settings for the cleaning statements only. The list was usually loaded in this very
-#: transaction, so its statistics say "empty" and the planner would pick nested loops over
-#: a million rows; every join here is a bulk hash join. Hash tables over the snapshot need
-#: more than the default 4MB to stay in memory.
-_PG_SETTINGS = {"enable_nestloop": "off", "work_mem": "256MB"}
+#: Settings for the cleaning statements on PostgreSQL. A list staged in this transaction has
+#: no statistics worth planning on until it is analysed (the callers do); the hash tables
+#: over a million numbers need more than the default 4MB to stay in memory; and compiling
+#: the mask expressions (JIT) costs about a second and saves less on a million rows.
+PG_SETTINGS = {"work_mem": "256MB", "jit": "off"}
 
 
-def _set_local(conn: Connection, settings: Mapping[str, str]) -> dict[str, str]:
+def set_local(conn: Connection, settings: Mapping[str, str]) -> dict[str, str]:
     """Set each setting for the rest of the transaction; returns the values they had."""
+    if conn.dialect.name != "postgresql":
+        return {}
     before = {}
     for name, value in settings.items():
         before[name] = str(conn.scalar(text("SELECT current_setting(:n)"), {"n": name}))
@@ -212,35 +234,54 @@ def _set_local(conn: Connection, settings: Mapping[str, str]) -> dict[str, str]:
     return before
 
 
-def _tally(masks: Mapping[int, int]) -> CleaningTally:
-    """First reasons and each rule alone, from the count of contacts per mask."""
-    tally = CleaningTally()
-    for mask, n in masks.items():
-        reasons = [r for r in RULE_ORDER if mask & _BIT[r]]
-        if not reasons:
-            tally.kept += n
-            continue
-        first = reasons[0].value
-        tally.first[first] = tally.first.get(first, 0) + n
-        for r in reasons:
-            tally.alone[r.value] = tally.alone.get(r.value, 0) + n
-    return tally
-
-
-def _first_reason_case(label: Callable[[ExclusionReason], str]) -> str:
-    """A CASE over v.mask giving the label of its first reason (its lowest set bit)."""
-    whens = " ".join(f"WHEN v.mask & {_BIT[r]} <> 0 THEN '{label(r)}'" for r in RULE_ORDER)
+def _first_reason_case(column: str, label: Callable[[ExclusionReason], str]) -> str:
+    """A CASE over a mask column giving the label of its first reason in rule order."""
+    whens = " ".join(f"WHEN {column} & {_BIT[r]} <> 0 THEN '{label(r)}'" for r in RULE_ORDER)
     return f"CASE {whens} END"
 
 
-#: The verdict columns as written from a row `v` carrying its mask.
-_VERDICT = {
-    "state": f"CASE WHEN v.mask = 0 THEN '{ContactState.READY.value}' "
-    f"ELSE '{ContactState.EXCLUDED.value}' END",
-    "exclusion_reason": _first_reason_case(lambda r: r.value),
-    "rule_version": _first_reason_case(rule_tag),
-    "next_attempt_at": "CASE WHEN v.mask = 0 THEN :due_at END",
-}
+def mask_counts(
+    conn: Connection, campaign_id: int, policy: CleaningPolicy, now: datetime, source: str
+) -> dict[int, int]:
+    """How many rows of `source` have each mask."""
+    camp = _campaign(conn, campaign_id)
+    select = _mask_select(camp, policy, source)
+    rows = conn.execute(
+        _bind(f"SELECT mask, COUNT(*) FROM ({select}) m GROUP BY mask", camp, policy, now)
+    )
+    return {int(m): int(n) for m, n in rows}
+
+
+def masks_in_order(
+    conn: Connection, campaign_id: int, policy: CleaningPolicy, now: datetime, source: str
+) -> list[int]:
+    """The mask of every row of `source`, in row order."""
+    camp = _campaign(conn, campaign_id)
+    select = _mask_select(camp, policy, source)
+    if conn.dialect.name == "postgresql":
+        # One value instead of a million rows: the driver's per-row cost is the larger one.
+        joined = conn.scalar(
+            _bind(
+                f"SELECT string_agg(m.mask::text, ',' ORDER BY m.row_number) FROM ({select}) m",
+                camp,
+                policy,
+                now,
+            )
+        )
+        return [int(m) for m in joined.split(",")] if joined else []
+    rows = conn.scalars(
+        _bind(f"SELECT m.mask FROM ({select}) m ORDER BY m.row_number", camp, policy, now)
+    )
+    return [int(m) for m in rows]
+
+
+def stored_masks(
+    conn: Connection, campaign_id: int, policy: CleaningPolicy, now: datetime
+) -> dict[int, int]:
+    """The mask every row of the campaign's stored list would get now, by row number."""
+    camp = _campaign(conn, campaign_id)
+    select = _mask_select(camp, policy, _STORED)
+    return {int(r): int(m) for r, m in conn.execute(_bind(select, camp, policy, now))}
 
 
 def tally_set_based(
@@ -251,52 +292,118 @@ def tally_set_based(
     *,
     due_at: datetime | None,
 ) -> CleaningTally:
-    """Run every exclusion rule in SQL; with `due_at`, write each verdict, else only count."""
-    camp = _campaign(conn, campaign_id)
-    select_masks = _mask_select(camp, policy)
-    postgres = conn.dialect.name == "postgresql"
+    """Run every rule over the stored list; with `due_at`, move the rows whose verdict changed."""
+    tally = CleaningTally()
+    saved = set_local(conn, PG_SETTINGS)
     if due_at is None:
-        rows = conn.execute(
-            _bind(f"SELECT mask, COUNT(*) FROM ({select_masks}) m GROUP BY mask", camp, policy, now)
+        tally.add_masks(mask_counts(conn, campaign_id, policy, now, _STORED))
+    else:
+        camp = _campaign(conn, campaign_id)
+        _create_verdicts(conn)
+        select = _mask_select(camp, policy, _STORED)
+        conn.execute(
+            _bind(f"INSERT INTO {_VERDICTS} (row_number, mask) {select}", camp, policy, now)
         )
-        return _tally({int(m): int(n) for m, n in rows})
-    saved: dict[str, str] = {}
-    if postgres:
-        saved = _set_local(conn, _PG_SETTINGS)
-    conn.execute(text(f"DROP TABLE IF EXISTS {_TEMP}"))
+        tally.add_masks(_apply(conn, campaign_id, due_at))
+    set_local(conn, saved)
+    return tally
+
+
+def _create_verdicts(conn: Connection) -> None:
+    conn.execute(text(f"DROP TABLE IF EXISTS {_VERDICTS}"))
     conn.execute(
         text(
-            f"CREATE TEMPORARY TABLE {_TEMP} (id BIGINT PRIMARY KEY, mask INTEGER NOT NULL)"
-            + (" ON COMMIT DROP" if postgres else "")
+            f"CREATE TEMPORARY TABLE {_VERDICTS} (row_number INTEGER PRIMARY KEY, "
+            "mask INTEGER NOT NULL)"
+            + (" ON COMMIT DROP" if conn.dialect.name == "postgresql" else "")
         )
     )
-    conn.execute(_bind(f"INSERT INTO {_TEMP} (id, mask) {select_masks}", camp, policy, now))
-    if postgres:
-        conn.execute(text(f"ANALYZE {_TEMP}"))
-    assignments = ", ".join(f"{name} = {value}" for name, value in _VERDICT.items())
+
+
+def apply_masks(
+    conn: Connection, campaign_id: int, masks: Sequence[tuple[int, int]], *, due_at: datetime
+) -> None:
+    """Write verdicts computed elsewhere (the batch path): (row number, mask) per row."""
+    _create_verdicts(conn)
+    if masks:
+        conn.execute(
+            text(f"INSERT INTO {_VERDICTS} (row_number, mask) VALUES (:r, :m)"),
+            [{"r": r, "m": m} for r, m in masks],
+        )
+    _apply(conn, campaign_id, due_at)
+
+
+def _apply(conn: Connection, campaign_id: int, due_at: datetime) -> dict[int, int]:
+    """Move the rows whose verdict in the verdicts table changed; returns the mask counts.
+
+    Newly excluded contacts go to list_exclusions, newly kept rows come back to contacts
+    (READY, due at `due_at`), excluded rows whose rules changed get their new mask, and
+    every kept contact is READY and due at `due_at`.
+    """
+    v = _VERDICTS
     due = bindparam("due_at", due_at, type_=UTCDateTime())
-    statement = f"UPDATE contacts AS c SET {assignments} FROM {_TEMP} AS v WHERE c.id = v.id"
-    conn.execute(text(statement).bindparams(due))
-    masks = {
+    cleanable: BindParameter[Any] = bindparam("cleanable", list(_CLEANABLE), expanding=True)
+    cid = {"cid": campaign_id}
+    reason = _first_reason_case("v.mask", lambda r: r.value)
+    tag = _first_reason_case("v.mask", rule_tag)
+    mine = f"c.campaign_id = :cid AND c.state IN :cleanable AND {_UNDIALLED.format('c')}"
+    conn.execute(
+        text(
+            "INSERT INTO list_exclusions (campaign_id, row_number, raw_input, e164, is_mobile, "
+            f"attributes, reason, rule_version, mask) SELECT c.campaign_id, c.row_number, "
+            f"c.raw_input, c.e164, c.is_mobile, c.attributes, {reason}, {tag}, v.mask "
+            f"FROM contacts c JOIN {v} v ON v.row_number = c.row_number "
+            f"WHERE {mine} AND v.mask <> 0 ORDER BY c.row_number"
+        ).bindparams(cleanable),
+        cid,
+    )
+    conn.execute(
+        text(
+            f"DELETE FROM contacts WHERE id IN (SELECT c.id FROM contacts c JOIN {v} v "
+            f"ON v.row_number = c.row_number WHERE {mine} AND v.mask <> 0)"
+        ).bindparams(cleanable),
+        cid,
+    )
+    conn.execute(
+        text(
+            "INSERT INTO contacts (campaign_id, row_number, raw_input, e164, is_mobile, "
+            "attributes, state, is_trial, attempts, disposition_streak, next_attempt_at) "
+            "SELECT e.campaign_id, e.row_number, e.raw_input, e.e164, e.is_mobile, e.attributes, "
+            f"'{ContactState.READY.value}', false, 0, 0, :due_at FROM list_exclusions e "
+            f"JOIN {v} v ON v.row_number = e.row_number WHERE e.campaign_id = :cid "
+            "AND v.mask = 0 ORDER BY e.row_number"
+        ).bindparams(due),
+        cid,
+    )
+    conn.execute(
+        text(
+            "DELETE FROM list_exclusions WHERE campaign_id = :cid AND row_number IN "
+            f"(SELECT row_number FROM {v} WHERE mask = 0)"
+        ),
+        cid,
+    )
+    conn.execute(
+        text(
+            f"UPDATE list_exclusions SET mask = v.mask, reason = {reason}, rule_version = {tag} "
+            f"FROM {v} v WHERE list_exclusions.campaign_id = :cid "
+            "AND v.row_number = list_exclusions.row_number AND v.mask <> 0 "
+            f"AND (list_exclusions.mask <> v.mask OR list_exclusions.rule_version <> {tag})"
+        ),
+        cid,
+    )
+    conn.execute(
+        text(
+            f"UPDATE contacts SET state = '{ContactState.READY.value}', next_attempt_at = :due_at "
+            f"WHERE campaign_id = :cid AND state IN :cleanable AND {_UNDIALLED.format('contacts')}"
+        ).bindparams(due, cleanable),
+        cid,
+    )
+    counts = {
         int(m): int(n)
-        for m, n in conn.execute(text(f"SELECT mask, COUNT(*) FROM {_TEMP} GROUP BY mask"))
+        for m, n in conn.execute(text(f"SELECT mask, COUNT(*) FROM {v} GROUP BY mask"))
     }
-    conn.execute(text(f"DROP TABLE IF EXISTS {_TEMP}"))
-    if saved:
-        _set_local(conn, saved)
-    return _tally(masks)
-
-
-def clean_set_based(
-    conn: Connection,
-    campaign_id: int,
-    policy: CleaningPolicy,
-    now: datetime,
-    *,
-    due_at: datetime,
-) -> dict[str, Any]:
-    """Clean a campaign's list in SQL, write every verdict, and return its ledger."""
-    return ledger(tally_set_based(conn, campaign_id, policy, now, due_at=due_at), policy, now)
+    conn.execute(text(f"DROP TABLE IF EXISTS {v}"))
+    return counts
 
 
 def preview_set_based(
@@ -304,28 +411,6 @@ def preview_set_based(
 ) -> CleaningTally:
     """What cleaning would exclude, and why, computed in SQL without writing anything."""
     return tally_set_based(conn, campaign_id, policy, now, due_at=None)
-
-
-def record_ledger(
-    conn: Connection,
-    campaign_id: int,
-    summary: dict[str, Any],
-    policy: CleaningPolicy,
-    now: datetime,
-) -> None:
-    """Store the ledger on the campaign as `services.clean` does (summary, policy, ledger)."""
-    kept = summary["kept"]
-    first: dict[str, int] = summary["first"]
-    conn.execute(
-        update(orm.Campaign)
-        .where(orm.Campaign.id == campaign_id)
-        .values(
-            cleaning_summary={"kept": kept, **dict(sorted(first.items()))},
-            cleaning_policy=policy.to_dict(),
-            cleaning_ledger=summary,
-            updated_at=now,
-        )
-    )
 
 
 class SqlAlchemySetCleaner:
@@ -337,93 +422,11 @@ class SqlAlchemySetCleaner:
     def tally(
         self, campaign_id: int, policy: CleaningPolicy, now: datetime, *, due_at: datetime | None
     ) -> CleaningTally:
-        """Evaluate every rule in SQL; with `due_at` also write each contact's verdict."""
+        """Evaluate every rule in SQL; with `due_at` also move each row to its verdict's table."""
         return tally_set_based(self.session.connection(), campaign_id, policy, now, due_at=due_at)
 
-
-_STAGE = "setclean_staging"
-#: The contacts columns a fused load writes as they were staged (the verdict ones aside).
-_STAGED = (
-    "id",
-    "campaign_id",
-    "row_number",
-    "raw_input",
-    "e164",
-    "is_mobile",
-    "attributes",
-    "is_trial",
-    "attempts",
-    "last_disposition",
-    "disposition_streak",
-)
-#: The staged list is analysed before the masks are computed, so the planner knows its size
-#: and picks hash joins itself. Its hash tables (a million numbers, the snapshot's sets) need
-#: more than the default 4MB to stay in memory. JIT-compiling the mask expressions costs
-#: about a second and saves less than that on a million rows.
-_FUSED_SETTINGS = {"work_mem": "256MB", "jit": "off"}
-
-
-def load_and_clean(
-    conn: Connection,
-    campaign_id: int,
-    path: Path,
-    policy: CleaningPolicy,
-    now: datetime,
-    *,
-    due_at: datetime,
-    region: str = "CN",
-    workers: int = 0,
-    list_file: ListFile | None = None,
-) -> tuple[dict[str, int], dict[str, Any]]:
-    """`load_list` then `clean_set_based` for a campaign without contacts, in one INSERT.
-
-    The file is copied into an unindexed temporary table, the masks are computed from it, and
-    each contact is inserted once with its verdict: contacts' four indexes are written once
-    and no row version is left behind by an UPDATE. Returns load_list's counts and the ledger;
-    the rows written are those the two steps would write (tests/integration/test_setclean.py).
-    """
-    if conn.dialect.name != "postgresql":
-        raise ValueError("load_and_clean needs PostgreSQL's COPY; use load_list's alternatives")
-    if conn.scalar(
-        text("SELECT EXISTS (SELECT 1 FROM contacts WHERE campaign_id = :cid)"),
-        {"cid": campaign_id},
-    ):
-        # Duplicates would have to be found across both lists; the two steps handle that.
-        raise ValueError("the campaign already has contacts; use load_list and clean_set_based")
-    camp = _campaign(conn, campaign_id)
-    saved = _set_local(conn, _FUSED_SETTINGS)
-    conn.execute(text(f"DROP TABLE IF EXISTS {_STAGE}"))
-    # LIKE keeps contacts' types, NOT NULLs and id default (its sequence), none of its indexes.
-    conn.execute(
-        text(f"CREATE TEMPORARY TABLE {_STAGE} (LIKE contacts INCLUDING DEFAULTS) ON COMMIT DROP")
-    )
-    conn.execute(text(f"ALTER TABLE {_STAGE} ADD COLUMN dup BOOLEAN NOT NULL DEFAULT false"))
-    counts = copy_list(
-        conn,
-        _STAGE,
-        campaign_id,
-        path,
-        region,
-        workers=workers,
-        list_file=list_file,
-        mark_duplicates=True,
-    )
-    conn.execute(text(f"ANALYZE {_STAGE}"))
-    staged = ", ".join(_STAGED)
-    written = ", ".join(f"v.{c}" for c in _STAGED)
-    select_masks = _mask_select(camp, policy, source=_STAGE, columns="c.*", dup_column=True)
-    statement = (
-        f"WITH v AS MATERIALIZED ({select_masks}), "
-        f"written AS (INSERT INTO contacts ({staged}, {', '.join(_VERDICT)}) "
-        # The joins return rows in the snapshot's order; inserted in id (file) order instead,
-        # the primary key and (campaign_id, row_number) grow at their right edge.
-        f"SELECT {written}, {', '.join(_VERDICT.values())} FROM v ORDER BY v.id) "
-        "SELECT mask, COUNT(*) FROM v GROUP BY mask"
-    )
-    stmt = _bind(statement, camp, policy, now).bindparams(
-        bindparam("due_at", due_at, type_=UTCDateTime())
-    )
-    masks = {int(m): int(n) for m, n in conn.execute(stmt)}
-    conn.execute(text(f"DROP TABLE IF EXISTS {_STAGE}"))
-    _set_local(conn, saved)
-    return counts, ledger(_tally(masks), policy, now)
+    def apply(
+        self, campaign_id: int, masks: Sequence[tuple[int, int]], *, due_at: datetime
+    ) -> None:
+        """Write verdicts the batch path computed: (row number, mask) for every list row."""
+        apply_masks(self.session.connection(), campaign_id, masks, due_at=due_at)

@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaigns.storage.analytics import SqlAlchemyReportQueries
+from campaigns.storage.fastload import SqlAlchemyListStore
 from campaigns.storage.repositories import (
     SqlAlchemyAttemptRepository,
     SqlAlchemyAuditLog,
@@ -37,6 +38,7 @@ class SqlAlchemyUnitOfWork:
         self.contacts = SqlAlchemyContactRepository(self.session)
         self.snapshot = SqlAlchemySnapshotSource(self.session)
         self.cleaner = SqlAlchemySetCleaner(self.session)
+        self.lists = SqlAlchemyListStore(self.session)
         self.dnc = SqlAlchemyDncRepository(self.session)
         self.attempts = SqlAlchemyAttemptRepository(self.session)
         self.reports = SqlAlchemyReportRepository(self.session)

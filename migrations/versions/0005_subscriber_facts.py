@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import campaigns.storage.orm
-from campaigns.storage.facts import refresh_facts
 
 revision: str = '0005'
 down_revision: str | None = '0003'
@@ -34,8 +33,8 @@ def upgrade() -> None:
         sa.Column('follow_up', sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint('msisdn', name=op.f('pk_subscriber_facts')),
     )
-    # A database upgraded with a snapshot in it gets its facts now, not at the next import.
-    refresh_facts(op.get_bind())
+    # Filled by 0012, which rebuilds this table keyed by the number's integer form (the
+    # refresh in campaigns.storage.facts writes that shape).
 
 
 def downgrade() -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from builders import NOW, TODAY, draft, ready_campaign, seed_operator
+from builders import NOW, TODAY, FakeCrm, draft, ready_campaign, seed_operator
 from sqlalchemy import select, update
 
 from campaigns import services
@@ -322,6 +322,7 @@ def second_campaign(app: App) -> int:
             file_digest="other",
             list_filename="other.csv",
             now=NOW,
+            source=FakeCrm(),  # stored uncleaned: the row stays a contact
         ).campaign_id
     )
 

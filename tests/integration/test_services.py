@@ -6,7 +6,16 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from builders import NOW, TODAY, draft, list_rows, ready_campaign, seed_operator, submitted
+from builders import (
+    NOW,
+    TODAY,
+    draft,
+    list_rows,
+    ready_campaign,
+    seed_operator,
+    stored_list,
+    submitted,
+)
 from sqlalchemy import func, select
 
 from campaigns import services
@@ -120,15 +129,7 @@ def test_feasibility_and_decisions(app: App) -> None:
 def test_cleaning_excludes_each_fate_with_its_reason(app: App) -> None:
     fates = seed_operator(app)
     cid = ready_campaign(app, fates)
-    with app.uow() as uow:
-        rows = {
-            c.e164 or c.raw_input: (c.state, c.exclusion_reason)
-            for c in uow.session.scalars(
-                select(orm.Contact)
-                .where(orm.Contact.campaign_id == cid)
-                .order_by(orm.Contact.row_number)
-            )
-        }
+    rows = {r.e164 or r.raw: (r.state, r.reason) for r in stored_list(app, cid)}
     expect = {
         fates.suspended: ExclusionReason.SUBSCRIBER_INACTIVE,
         fates.cancelled: ExclusionReason.SUBSCRIBER_INACTIVE,
@@ -144,12 +145,7 @@ def test_cleaning_excludes_each_fate_with_its_reason(app: App) -> None:
     for key, reason in expect.items():
         assert rows[key] == (ContactState.EXCLUDED, reason), key
     # The first row of the duplicated number is kept; its second spelling is the duplicate.
-    with app.uow() as uow:
-        dup = uow.session.scalars(
-            select(orm.Contact.exclusion_reason)
-            .where(orm.Contact.campaign_id == cid, orm.Contact.e164 == fates.active[0])
-            .order_by(orm.Contact.row_number)
-        ).all()
+    dup = [r.reason for r in stored_list(app, cid) if r.e164 == fates.active[0]]
     assert dup == [None, ExclusionReason.DUPLICATE]
     c = services.get_campaign(uow=app.uow(), campaign_id=cid)
     assert c.state is CampaignState.READY and c.script_id is not None
@@ -358,14 +354,8 @@ def test_rules_that_look_at_other_campaigns_regions_and_segments(app: App) -> No
     assert summary["REFUSED_BEFORE"] == 1  # refused 40 days ago, cool-off 90
     assert summary["IN_OTHER_CAMPAIGN"] == 37  # the rest of the actives are callable in `first`
     assert preview.alone["IN_OTHER_CAMPAIGN"] == 40  # out-of-region and others too, alone
+    rows = {r.e164: r.rule_version for r in stored_list(app, second) if r.e164 in a[2:5]}
     with app.uow() as uow:
-        rows = dict(
-            uow.session.execute(
-                select(orm.Contact.e164, orm.Contact.rule_version).where(
-                    orm.Contact.campaign_id == second, orm.Contact.e164.in_([a[2], a[3], a[4]])
-                )
-            ).all()
-        )
         ledger = uow.campaigns.get(second).cleaning_ledger
     assert rows == {a[2]: "OUT_OF_REGION@1", a[3]: "SEGMENT_FILTER@1", a[4]: "REFUSED_BEFORE@1"}
     assert ledger is not None and ledger["policy"]["segments"] == ["family"]

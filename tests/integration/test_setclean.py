@@ -4,7 +4,9 @@ Each case seeds a random operator and a random history around one campaign (othe
 in every state, attempts and refusals inside and outside the cool-offs, DNC entries global and
 per campaign with and without expiry, follow-ups, numbers repeated across batches), then
 compares, for several policies, the batch path (`services._verdict_batches` and the writes of
-`services.clean`) with `campaigns.storage.setclean`, contact by contact.
+`services.clean`) with `campaigns.storage.setclean`, row by row of the list. The list cleaned
+as it is stored (`fastload.load_list` with a policy) is checked against storing it and then
+cleaning it.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from builders import NOW, draft
+from builders import NOW, FakeCrm, draft
 from sqlalchemy import Connection, delete, insert, select, update
 
 from campaigns import services
-from campaigns.intake import ListRow
-from campaigns.ledger import CleaningTally, ledger
+from campaigns.intake import ListRow, open_list
+from campaigns.ledger import CleaningTally, ledger, mask_of
 from campaigns.model import (
     CampaignState,
     CleaningPolicy,
@@ -32,15 +34,15 @@ from campaigns.model import (
     Phase,
     SubscriberStatus,
 )
-from campaigns.rules import MANDATORY
+from campaigns.rules import MANDATORY, reasons_of
 from campaigns.storage import orm
 from campaigns.storage.bulk import load_operator, load_reference
 from campaigns.storage.fastload import load_list
 from campaigns.storage.setclean import (
-    clean_set_based,
-    load_and_clean,
+    apply_masks,
     preview_set_based,
-    record_ledger,
+    stored_masks,
+    tally_set_based,
 )
 from campaigns.synthetic import Operator, SubscriberRow
 from flows.bootstrap import App
@@ -70,7 +72,7 @@ def _raw(e164: str, rng: random.Random) -> str:
     )
 
 
-def _submit(app: App, rows: list[ListRow], offer: str, tag: str) -> int:
+def _submit(app: App, rows: list[ListRow], offer: str, tag: str, *, clean: bool = True) -> int:
     result = services.submit_request(
         uow=app.uow(),
         draft=draft(offer_code=offer, target_group=tag, segment_filters=()),
@@ -78,6 +80,7 @@ def _submit(app: App, rows: list[ListRow], offer: str, tag: str) -> int:
         file_digest=tag,
         list_filename=f"{tag}.csv",
         now=NOW,
+        source=None if clean else FakeCrm(),
     )
     return result.campaign_id
 
@@ -115,7 +118,10 @@ def _seed(app: App, seed: int, offer: str = "5G_PLUS_59") -> Case:
     for k in range(6):
         numbers = rng.sample(pool, 30)
         rows = [ListRow(i + 2, _raw(n, rng), None) for i, n in enumerate(numbers)]
-        others.append(_submit(app, rows, rng.choice((offer, offer, *OFFERS)), f"other{k}"))
+        # Stored uncleaned, so every row is a contact whose state the loop below draws.
+        others.append(
+            _submit(app, rows, rng.choice((offer, offer, *OFFERS)), f"other{k}", clean=False)
+        )
 
     raws: list[str] = []
     for _ in range(220):
@@ -222,52 +228,65 @@ def _policies(rng: random.Random) -> list[CleaningPolicy]:
 def _batch_path(
     app: App, campaign_id: int, policy: CleaningPolicy
 ) -> tuple[dict[int, ExclusionReason | None], dict[str, Any], list[tuple[Any, ...]]]:
-    """Verdicts, ledger and written rows of the batch path; nothing is kept."""
+    """Verdicts by row number, ledger and written rows of the batch path; nothing is kept."""
     with app.uow() as uow:
         campaign = uow.campaigns.get(campaign_id)
         verdicts: dict[int, ExclusionReason | None] = {}
+        masks: list[tuple[int, int]] = []
         tally = CleaningTally()
         for batch in services._verdict_batches(
             uow, campaign, source=uow.snapshot, policy=policy, now=NOW, batch_size=BATCH
         ):
             for v in batch:
                 verdicts[v.contact_id] = v.reason
+                masks.append((v.contact_id, mask_of(v.all_reasons)))
                 tally.add(v.all_reasons)
-        for batch in services._verdict_batches(
-            uow, campaign, source=uow.snapshot, policy=policy, now=NOW, batch_size=BATCH
-        ):
-            uow.contacts.apply_verdicts([(v.contact_id, v.reason) for v in batch], due_at=DUE)
+        apply_masks(uow.session.connection(), campaign_id, masks, due_at=DUE)
         rows = _written(uow.session.connection(), campaign_id)
         uow.rollback()
     return verdicts, ledger(tally, policy, NOW), rows
 
 
 def _written(conn: Connection, campaign_id: int) -> list[tuple[Any, ...]]:
-    c = orm.Contact
-    return [
-        tuple(r)
+    """Every row of the list as stored: kept in contacts, or excluded with its rules."""
+    c, e = orm.Contact, orm.ListExclusion
+    kept = [
+        (r.row_number, r.state, None, None, None, r.next_attempt_at, r.raw_input, r.attributes)
         for r in conn.execute(
-            select(c.id, c.state, c.exclusion_reason, c.rule_version, c.next_attempt_at)
-            .where(c.campaign_id == campaign_id)
-            .order_by(c.id)
+            select(c.row_number, c.state, c.next_attempt_at, c.raw_input, c.attributes).where(
+                c.campaign_id == campaign_id
+            )
         )
     ]
+    excluded = [
+        (r.row_number, ContactState.EXCLUDED, r.reason, r.rule_version, r.mask, None)
+        + (r.raw_input, r.attributes)
+        for r in conn.execute(
+            select(e.row_number, e.reason, e.rule_version, e.mask, e.raw_input, e.attributes).where(
+                e.campaign_id == campaign_id
+            )
+        )
+    ]
+    return sorted(kept + excluded, key=lambda r: r[0])
 
 
 def _check(app: App, case: Case, policy: CleaningPolicy) -> None:
     want_verdicts, want_ledger, want_rows = _batch_path(app, case.campaign_id, policy)
     with app.engine.connect() as conn:
         preview = preview_set_based(conn, case.campaign_id, policy, NOW)
-        got_ledger = clean_set_based(conn, case.campaign_id, policy, NOW, due_at=DUE)
+        masks = stored_masks(conn, case.campaign_id, policy, NOW)
+        got_ledger = ledger(
+            tally_set_based(conn, case.campaign_id, policy, NOW, due_at=DUE), policy, NOW
+        )
         got_rows = _written(conn, case.campaign_id)
         conn.rollback()
-    got_verdicts = {row[0]: row[2] if row[1] is ContactState.EXCLUDED else None for row in got_rows}
+    got_verdicts = {row: (reasons_of(m) or (None,))[0] for row, m in masks.items()}
     wrong = {
-        cid: (want, got_verdicts.get(cid))
-        for cid, want in want_verdicts.items()
-        if got_verdicts.get(cid) != want
+        row: (want, got_verdicts.get(row))
+        for row, want in want_verdicts.items()
+        if got_verdicts.get(row) != want
     }
-    assert not wrong, f"{len(wrong)} verdicts differ (id: batch path, set-based): {wrong}"
+    assert not wrong, f"{len(wrong)} verdicts differ (row: batch path, set-based): {wrong}"
     assert got_verdicts.keys() == want_verdicts.keys()
     assert got_ledger == want_ledger
     assert ledger(preview, policy, NOW) == want_ledger
@@ -297,79 +316,91 @@ def test_recleaning_after_a_set_based_clean_agrees(app: App) -> None:
     case = _seed(app, 4)
     policy = CleaningPolicy(segments=("family", "business"))
     with app.engine.begin() as conn:
-        summary = clean_set_based(conn, case.campaign_id, policy, NOW, due_at=DUE)
-        record_ledger(conn, case.campaign_id, summary, policy, NOW)
+        conn.execute(
+            update(orm.Campaign)
+            .where(orm.Campaign.id == case.campaign_id)
+            .values(state=CampaignState.APPROVED)
+        )
+    summary = services.clean(uow=app.uow(), campaign_id=case.campaign_id, now=NOW, policy=policy)
     with app.uow() as uow:
         stored = uow.campaigns.get(case.campaign_id)
-    assert stored.cleaning_ledger == summary
-    assert stored.cleaning_summary == {"kept": summary["kept"], **summary["first"]}
-    # Intake's reasons survive the write, so a second run (another policy) still agrees.
+    assert stored.cleaning_summary == summary
+    assert stored.cleaning_ledger is not None
+    assert {"kept": stored.cleaning_ledger["kept"], **stored.cleaning_ledger["first"]} == summary
+    # Rows moved both ways keep what they came with, so a second run (another policy, which
+    # brings excluded rows back and excludes kept ones) still agrees with the batch path.
     _check(app, case, CleaningPolicy(cooldown_days=5))
+    _check(app, case, CleaningPolicy(disabled=frozenset({ExclusionReason.SEGMENT_FILTER})))
 
 
-def _stored(conn: Connection, campaign_id: int) -> list[tuple[Any, ...]]:
-    """Every column but the id, in list order."""
-    c = orm.Contact
-    columns = [col for col in c.__table__.columns if col.name not in ("id", "campaign_id")]
-    return [
-        tuple(r)
-        for r in conn.execute(
-            select(*columns).where(c.campaign_id == campaign_id).order_by(c.row_number)
-        )
-    ]
-
-
-@pytest.mark.parametrize(("seed", "offer"), [(6, "5G_PLUS_59"), (7, "CLOUD_DRIVE")])
-def test_load_and_clean_matches_load_then_clean(
-    app: App, tmp_path: Path, seed: int, offer: str
-) -> None:
-    if app.engine.dialect.name != "postgresql":
-        pytest.skip("fastload needs PostgreSQL's COPY")
-    case = _seed(app, seed, offer)
-    with app.engine.connect() as conn:
-        raws = list(
-            conn.scalars(
-                select(orm.Contact.raw_input)
-                .where(orm.Contact.campaign_id == case.campaign_id)
-                .order_by(orm.Contact.row_number)
-            )
-        )
-    path = tmp_path / "list.csv"
+def _list_file(path: Path, raws: list[str]) -> None:
     with path.open("w", encoding="utf-8", newline="") as f:
         out = csv.writer(f)
         out.writerow(["手机号", "备注"])
         for i, raw in enumerate(raws):
             out.writerow([raw, f"n{i}" if i % 3 else ""])
-        # An empty row is skipped; a formula and a blank phone cell are unusable numbers.
+        # An empty row is reported, not stored; a formula and a blank phone cell are rows
+        # without a number.
         out.writerows([["", ""], ["=1+1", "x"], ["", "only a note"], [raws[0], 'a\t"b"\\N']])
         out.writerows([[raw, ""] for raw in raws[:40]])  # repeats of earlier rows
+
+
+@pytest.mark.parametrize(("seed", "offer"), [(6, "5G_PLUS_59"), (7, "CLOUD_DRIVE")])
+def test_cleaning_while_storing_matches_storing_then_cleaning(
+    app: App, tmp_path: Path, seed: int, offer: str
+) -> None:
+    case = _seed(app, seed, offer)
+    with app.engine.connect() as conn:
+        raws = [r for _, r in sorted(_raws(conn, case.campaign_id))]
+    path = tmp_path / "list.csv"
+    _list_file(path, raws)
+    lf = open_list(path)
     one = [ListRow(2, _mobile(0), None)]
     two_step, fused = _submit(app, one, offer, "two-step"), _submit(app, one, offer, "fused")
     with app.engine.begin() as conn:
-        conn.execute(delete(orm.Contact).where(orm.Contact.campaign_id.in_([two_step, fused])))
-    for policy in _policies(random.Random(seed)):
-        with app.engine.connect() as conn:
-            want_counts = load_list(conn, two_step, path)
-            want_ledger = clean_set_based(conn, two_step, policy, NOW, due_at=DUE)
-            want_rows = _stored(conn, two_step)
-            conn.rollback()
-            got_counts, got_ledger = load_and_clean(conn, fused, path, policy, NOW, due_at=DUE)
-            got_rows = _stored(conn, fused)
-            ids = list(
-                conn.scalars(
-                    select(orm.Contact.id)
-                    .where(orm.Contact.campaign_id == fused)
-                    .order_by(orm.Contact.row_number)
+        for table in (orm.Contact, orm.ListExclusion):
+            conn.execute(delete(table).where(table.campaign_id.in_([two_step, fused])))
+    for workers in (0, 1):
+        for policy in _policies(random.Random(seed)):
+            with app.engine.connect() as conn:
+                kwargs: dict[str, Any] = {"region": "CN", "max_rows": 10_000, "now": NOW}
+                stored = load_list(conn, two_step, lf, policy=None, **kwargs, workers=workers)
+                want_tally = tally_set_based(conn, two_step, policy, NOW, due_at=DUE)
+                want_rows = _written(conn, two_step)
+                conn.rollback()
+                got = load_list(
+                    conn, fused, lf, policy=policy, due_at=DUE, **kwargs, workers=workers
                 )
+                got_rows = _written(conn, fused)
+                conn.rollback()
+            assert (got.seen, got.stored, got.valid, got.problem_count, got.problems) == (
+                stored.seen,
+                stored.stored,
+                stored.valid,
+                stored.problem_count,
+                stored.problems,
             )
-            conn.rollback()
-        assert got_counts == want_counts
-        assert got_ledger == want_ledger
-        assert got_rows == want_rows
-        assert ids == sorted(ids)  # ids follow the file, as load_list's COPY gives them
-    assert len(want_rows) == len(raws) + 43  # the empty row is not stored
+            assert got.tally == want_tally
+            assert got_rows == want_rows
+    assert len(want_rows) == len(raws) + 43  # the empty row is reported, not stored
+    assert stored.seen == len(raws) + 44
+    after = {p.row_number: p.reason for p in stored.problems if p.row_number > len(raws) + 1}
+    first = len(raws) + 2  # the rows after the list, as the spreadsheet numbers them
+    assert [after[first], after[first + 1], after[first + 2]] == [
+        "EMPTY_ROW",
+        "FORMULA",
+        "NO_NUMBER",
+    ]
     with app.engine.connect() as conn:
-        load_list(conn, fused, path)
-        with pytest.raises(ValueError, match="already has contacts"):
-            load_and_clean(conn, fused, path, CleaningPolicy(), NOW, due_at=DUE)
+        load_list(conn, fused, lf, policy=None, region="CN", max_rows=10_000, now=NOW)
+        with pytest.raises(ValueError, match="already has a list"):
+            load_list(conn, fused, lf, policy=None, region="CN", max_rows=10_000, now=NOW)
         conn.rollback()
+
+
+def _raws(conn: Connection, campaign_id: int) -> list[tuple[int, str]]:
+    c, e = orm.Contact, orm.ListExclusion
+    return [
+        *conn.execute(select(c.row_number, c.raw_input).where(c.campaign_id == campaign_id)),
+        *conn.execute(select(e.row_number, e.raw_input).where(e.campaign_id == campaign_id)),
+    ]  # type: ignore[list-item]

@@ -1,4 +1,5 @@
-"""The fast loader reads a list file exactly as intake does: row numbers, cells, attributes."""
+"""The fast loader reads a list file exactly as intake does: row numbers, cells, attributes,
+problems, and the empty rows intake reports."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from campaigns.intake import iter_rows, open_list
-from campaigns.storage.fastload import _read
+from campaigns.storage.fastload import _csv_chunks
 
 CELL = st.text(
     alphabet=st.sampled_from(list("0123456789 +-()客户张三\"\\\t,;='x\u3000１３８")), max_size=12
@@ -25,20 +26,25 @@ def _write(path: Path, header: list[str], rows: list[list[str]], encoding: str) 
         out.writerows(rows)
 
 
-def _intake(path: Path) -> list[tuple[int, str, dict[str, str] | None, bool]]:
-    """What intake stores per row, empty rows left out as the loader leaves them out."""
-    return [
-        (r.row_number, r.raw, r.attributes, r.problem is None)
-        for r in iter_rows(open_list(path))
-        if r.raw or r.attributes
-    ]
+Row = tuple[int, str, dict[str, str] | None, str | None]
 
 
-def _fast(path: Path) -> list[tuple[int, str, dict[str, str] | None, bool]]:
-    return [
-        (n, raw, None if attrs is None else json.loads(attrs), usable)
-        for n, raw, attrs, usable in _read(open_list(path))
-    ]
+def _intake(path: Path) -> list[Row]:
+    """What intake yields per row: empty rows it reports included."""
+    return [(r.row_number, r.raw, r.attributes, r.problem) for r in iter_rows(open_list(path))]
+
+
+def _fast(path: Path) -> list[Row]:
+    out: list[Row] = []
+    for chunk in _csv_chunks(open_list(path)):
+        out += [(n, "", None, "EMPTY_ROW") for n in chunk.empties]
+        out += [
+            (n, raw, None if attrs is None else json.loads(attrs), problem)
+            for n, raw, attrs, problem in zip(
+                chunk.numbers, chunk.raws, chunk.attrs, chunk.problems, strict=True
+            )
+        ]
+    return sorted(out)
 
 
 @settings(max_examples=150, deadline=None)
@@ -56,7 +62,7 @@ def test_read_agrees_with_intake(tmp_path_factory: pytest.TempPathFactory, rows,
 def test_repeated_header_names_keep_the_last_cell(tmp_path: Path) -> None:
     path = tmp_path / "list.csv"
     _write(path, ["phone", "note", "note"], [["13800138000", "first", "second"]], "utf-8")
-    assert _fast(path) == _intake(path) == [(2, "13800138000", {"note": "second"}, True)]
+    assert _fast(path) == _intake(path) == [(2, "13800138000", {"note": "second"}, None)]
 
 
 def test_blank_formula_and_empty_rows(tmp_path: Path) -> None:
@@ -65,5 +71,6 @@ def test_blank_formula_and_empty_rows(tmp_path: Path) -> None:
     _write(path, ["phone", "note"], rows, "utf-8")
     got = _fast(path)
     assert got == _intake(path)
-    assert [r[0] for r in got] == [3, 4, 5]  # the empty row 2 is not stored
-    assert [r[3] for r in got] == [False, False, True]
+    assert [r[0] for r in got] == [2, 3, 4, 5]
+    assert [r[3] for r in got] == ["EMPTY_ROW", "FORMULA", "NO_NUMBER", None]
+    assert got[2] == (4, "", {"note": "a note"}, "NO_NUMBER")
