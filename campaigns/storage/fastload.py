@@ -35,7 +35,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from campaigns.errors import ValidationError
-from campaigns.fastphone import normalise_many
+from campaigns.fastphone import normalise_columns
 from campaigns.intake import EMPTY_ROW, FORMULA, NO_NUMBER, ListFile, ListRow, iter_rows
 from campaigns.ledger import CleaningTally, LoadedList
 from campaigns.model import (
@@ -45,7 +45,6 @@ from campaigns.model import (
     ExclusionReason,
     RowProblem,
 )
-from campaigns.phone import E164
 from campaigns.rules import REASON_BITS, reasons_of, rule_tag
 from campaigns.storage.setclean import PG_SETTINGS, SOURCE_COLUMNS, masks_in_order, set_local
 
@@ -161,20 +160,7 @@ _Numbers = tuple[list[str | None], list[bool], list[str | None]]
 
 
 def _normalise(job: tuple[list[str], str]) -> _Numbers:
-    raws, region = job
-    e164s: list[str | None] = []
-    mobiles: list[bool] = []
-    reasons: list[str | None] = []
-    for result in normalise_many(raws, region):
-        if type(result) is E164:
-            e164s.append(result.value)
-            mobiles.append(result.is_mobile)
-            reasons.append(None)
-        else:
-            e164s.append(None)
-            mobiles.append(False)
-            reasons.append(result.reason.value)  # type: ignore[union-attr]
-    return e164s, mobiles, reasons
+    return normalise_columns(*job)
 
 
 def _normalised(

@@ -28,6 +28,7 @@ from campaigns.fastphone import (
     _Uncertain,
     _Unsupported,
     _walk,
+    normalise_columns,
     normalise_fast,
     normalise_many,
 )
@@ -626,7 +627,57 @@ def test_differential_one_million_generated_cells(count: int) -> None:
     ]
     many = normalise_many(cells, "CN")
     checked = sum(1 for raw, got in zip(cells, many, strict=True) if got == reference[raw])
+    columns = list(zip(*normalise_columns(cells, "CN"), strict=True))
+    as_columns = [_column(reference[raw]) for raw in cells]
+    wrong_columns = [
+        (raw, want, got)
+        for raw, want, got in zip(cells, as_columns, columns, strict=True)
+        if got != want
+    ]
     elapsed = time.perf_counter() - start
     print(f"\n{count:,} cells ({len(distinct):,} distinct) compared in {elapsed:.1f} s")
     assert not disagreements, disagreements[:20]
     assert checked == count
+    assert not wrong_columns, wrong_columns[:20]
+
+
+def _column(result: E164 | Rejected) -> tuple[str | None, bool, str | None]:
+    if isinstance(result, E164):
+        return result.value, result.is_mobile, None
+    return None, False, result.reason.value
+
+
+@agreement
+@given(
+    st.lists(st.one_of(messy_cells(), phoneish_text, st.sampled_from(SHORT_CODES)), max_size=30),
+    regions,
+)
+def test_normalise_columns_is_normalise_on_each_cell(raws: list[str], region: str) -> None:
+    """The tables of the common shapes answer as the reference does, cell by cell."""
+    got = list(zip(*normalise_columns(raws, region), strict=True)) if raws else []
+    assert got == [_column(normalise(raw, region)) for raw in raws]
+
+
+def test_normalise_columns_reads_the_common_shapes_from_its_tables() -> None:
+    """The shapes lists are made of are answered without the full path, and right."""
+    shapes = [
+        "13800138000",
+        "138 0013 8000",
+        "138-0013-8000",
+        "+86 138 0013 8000",
+        "+8613800138000",
+        "(138) 0013 8000",
+        "'13800138000",
+        "0086 13800138000",
+        "0086-138-0013-8000",
+    ]
+    columns = fastphone._COLUMNS["CN"]
+    for raw in shapes:
+        text = raw if raw[0] not in "'0" else fastphone.clean(raw)
+        assert columns.number(text) == ("+8613800138000", True), raw
+    assert list(zip(*normalise_columns(shapes), strict=True)) == [
+        ("+8613800138000", True, None)
+    ] * len(shapes)
+    # A fixed line (national prefix 0) and an invalid number are left to the full path.
+    assert columns.number("02083331234") is None
+    assert columns.number("12345678901") is None
