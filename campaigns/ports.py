@@ -555,6 +555,24 @@ class ReportQueries(Protocol):
     def replace_ratings(self, rows: Sequence[dict[str, Any]]) -> None: ...
 
 
+class DashboardQueries(Protocol):
+    """What the dashboard reads beyond the other repositories, from rollups only: totals
+    per campaign and disposition from the campaign hours, and contacts per funnel stage.
+
+    `refresh_reach` keeps the second up to date; each dialing slice calls it for its hours.
+    """
+
+    def refresh_reach(self, campaign_id: int, *, start: datetime, end: datetime) -> None: ...
+    def reach(self, campaign_id: int) -> dict[Phase | None, dict[str, int]]: ...
+    def campaign_totals(
+        self,
+        campaign_ids: Sequence[int] | None,
+        *,
+        periods: Sequence[tuple[datetime, datetime]] = (),
+    ) -> list[dict[str, Any]]: ...
+    def latest_hour(self, campaign_id: int) -> tuple[datetime | None, dict[Disposition, int]]: ...
+
+
 class AuditLog(Protocol):
     """Append-only audit trail."""
 
@@ -610,6 +628,8 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditLog: ...
     @property
     def analytics(self) -> ReportQueries: ...
+    @property
+    def dashboard(self) -> DashboardQueries: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

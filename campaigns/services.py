@@ -942,6 +942,16 @@ def verdict_of(campaign: CampaignRecord) -> Verdict | None:
     return Verdict(str(campaign.feasibility["verdict"]))
 
 
+def refresh_contact_reach(
+    *, uow: UnitOfWork, campaign_id: int, start: datetime, end: datetime
+) -> None:
+    """Bring the funnel stage each contact reached up to date with the attempts of a
+    dialing slice [start, end); idempotent. Commits."""
+    with uow:
+        uow.dashboard.refresh_reach(campaign_id, start=start, end=end)
+        uow.commit()
+
+
 # ------------------------------------------------------------------------------ users
 
 

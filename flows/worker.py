@@ -63,6 +63,9 @@ def dial(
                 pacing=app.pacing(),
                 worker=worker,
             )
+            services.refresh_contact_reach(
+                uow=app.uow(), campaign_id=campaign_id, start=begin, end=end
+            )
             with app.uow() as uow:
                 uow.campaigns.update(campaign_id, now=datetime.now(UTC), dialed_until=end)
                 uow.commit()
