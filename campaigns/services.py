@@ -82,6 +82,29 @@ def transition(
         return uow.campaigns.get(campaign_id)
 
 
+def record_action(
+    *,
+    uow: UnitOfWork,
+    campaign_id: int,
+    action: str,
+    actor: str,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Audit an action on a campaign that is not a state change (a run started, a report
+    sent again). Commits."""
+    with uow:
+        uow.audit.append(
+            actor=actor,
+            entity="campaign",
+            entity_id=campaign_id,
+            action=action,
+            at=now,
+            detail=detail,
+        )
+        uow.commit()
+
+
 def attach_flow_run(
     *, uow: UnitOfWork, campaign_id: int, flow_run_id: str | None, now: datetime
 ) -> None:
