@@ -988,6 +988,7 @@ def add_user(
     pii: bool = False,
     actor: str,
     now: datetime,
+    display_name: str | None = None,
 ) -> int:
     """Create a dashboard user; ValidationError says what to change."""
     check_new_user(username, password, role, branch_code)
@@ -1007,6 +1008,7 @@ def add_user(
             branch_id=branch_id,
             pii=pii,
             now=now,
+            display_name=display_name or None,
         )
         uow.audit.append(
             actor=actor,
@@ -1028,7 +1030,13 @@ def authenticate(*, uow: UnitOfWork, username: str, password: str) -> Principal 
     stored = user["password_hash"] if user else _dummy_hash()
     if not verify_password(password, stored) or user is None or user["disabled"]:
         return None
-    return Principal(user["username"], Role(user["role"]), user["branch_code"], user["pii"])
+    return Principal(
+        user["username"],
+        Role(user["role"]),
+        user["branch_code"],
+        user["pii"],
+        user["display_name"],
+    )
 
 
 def set_user_disabled(

@@ -890,6 +890,7 @@ def cmd_users(args: argparse.Namespace) -> int:
             pii=args.pii,
             actor=args.by,
             now=_now(),
+            display_name=args.display_name,
         )
         _console().print(f"user {args.name} added ({args.role.upper()})")
     elif args.action in ("disable", "enable"):
@@ -1201,6 +1202,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--branch", help="the branch code of a branch user, e.g. GZ")
     p.add_argument("--pii", action="store_true", help="may see full phone numbers")
+    p.add_argument("--display-name", help="the name the dashboard greets the user by, e.g. 张伟")
     p.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
     )

@@ -1487,6 +1487,7 @@ class SqlAlchemyUserRepository:
         branch_id: int | None,
         pii: bool,
         now: datetime,
+        display_name: str | None = None,
     ) -> int:
         """Store a new user; its id."""
         user = orm.User(
@@ -1497,6 +1498,7 @@ class SqlAlchemyUserRepository:
             pii=pii,
             disabled=False,
             created_at=now,
+            display_name=display_name,
         )
         self.session.add(user)
         self.session.flush()
@@ -1513,6 +1515,7 @@ class SqlAlchemyUserRepository:
                 u.pii,
                 u.disabled,
                 u.created_at,
+                u.display_name,
                 b.code.label("branch_code"),
             )
             .outerjoin(b, b.id == u.branch_id)
