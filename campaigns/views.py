@@ -25,6 +25,8 @@ from campaigns.model import (
 from campaigns.operations import ShiftTotals
 from campaigns.phone import time_zones
 from campaigns.ports import UnitOfWork
+from campaigns.services import local_day_bounds
+from campaigns.states import can_transition
 from campaigns.summary import script_version_at
 
 #: Dialing happens in these states only.
@@ -136,7 +138,12 @@ def _trial_summary(audit: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def dial_readiness(
-    *, uow: UnitOfWork, campaign_id: int, now: datetime, sample: int = 200
+    *,
+    uow: UnitOfWork,
+    campaign_id: int,
+    now: datetime,
+    sample: int = 200,
+    branch: str | None = None,
 ) -> dict[str, Any]:
     """Why a campaign is (not) dialling at `now`: READY contacts grouped by what they wait
     for, and the dial rate, occupancy and abandon rate of the latest hour of dialling.
@@ -147,6 +154,7 @@ def dial_readiness(
     """
     with uow:
         c = uow.campaigns.get(campaign_id)
+        _scope(c, branch)
         ready = uow.contacts.count_by_state(campaign_id).get(ContactState.READY, 0)
         waiting = uow.contacts.waiting(campaign_id, now=now)
         due, numbers = uow.contacts.due_sample(campaign_id, now=now, limit=sample)
@@ -715,6 +723,37 @@ def campaign_board(
     }
 
 
+#: The controls the campaign page offers, with the state each needs: launch runs the flow
+#: from an approved or ready campaign; go/no-go decides a trial under review.
+_CONTROL_STATES = {
+    "launch": (CampaignState.APPROVED, CampaignState.READY),
+    "go": (CampaignState.TRIAL_REVIEW,),
+    "no_go": (CampaignState.TRIAL_REVIEW,),
+    "pause": (CampaignState.LIVE,),
+    "resume": (CampaignState.PAUSED,),
+}
+
+
+def campaign_state(*, uow: UnitOfWork, campaign_id: int, branch: str | None = None) -> str:
+    """Where a campaign stands now (its state), for controls that must not act on a stale one."""
+    with uow:
+        c = uow.campaigns.get(campaign_id)
+    _scope(c, branch)
+    return c.state.value
+
+
+def available_controls(state: CampaignState) -> list[str]:
+    """The controls that make sense for a campaign in `state`, in the order to show them."""
+    out = [name for name, states in _CONTROL_STATES.items() if state in states]
+    # Cancelling a request still under review is the reviewer's rejection, not a control.
+    if can_transition(state, CampaignState.CANCELLED) and state not in (
+        CampaignState.SUBMITTED,
+        CampaignState.FEASIBILITY,
+    ):
+        out.append("cancel")
+    return out
+
+
 def campaign_pulse(
     *, uow: UnitOfWork, campaign_id: int, now: datetime, branch: str | None = None
 ) -> dict[str, Any]:
@@ -831,6 +870,19 @@ def report_board(*, uow: UnitOfWork, campaign_id: int, branch: str | None = None
         "daily": daily_reports(uow=uow, campaign_id=campaign_id),
         "summary": _summary_status(audit),
     }
+
+
+def complaints(
+    *, uow: UnitOfWork, campaign_id: int, day: date, branch: str | None = None
+) -> list[dict[str, Any]]:
+    """The complaints of one campaign's local day (at most 50): number, time and note, the
+    number unmasked; pages mask it with `access.mask_number` for the user."""
+    with uow:
+        c = uow.campaigns.get(campaign_id)
+        _scope(c, branch)
+        start, end = local_day_bounds(day, c.branch_timezone)
+        rows = uow.attempts.masked_samples(campaign_id, Disposition.COMPLAINT, start=start, end=end)
+    return [{"number": n, "at": at, "note": note} for n, at, note in rows]
 
 
 #: Download formats of a report: file suffix and MIME type.

@@ -213,7 +213,14 @@ SZ_USER = Principal("sz", Role.BRANCH, "SZ")
 MANAGER = Principal("boss", Role.MANAGER)
 
 
-def signed_in(at: Any, user: Principal = STAFF) -> Any:
-    """A streamlit AppTest with `user` signed in (dashboard.auth keeps it in the session)."""
+ADMIN = Principal("root", Role.ADMIN, pii=True)
+#: One user of each role, for tests that go through every page as every role.
+EVERY_ROLE = {"branch": GZ_USER, "staff": STAFF, "manager": MANAGER, "admin": ADMIN}
+
+
+def signed_in(at: Any, user: Principal = STAFF, *, lang: str = "en") -> Any:
+    """A streamlit AppTest with `user` signed in (dashboard.auth keeps it in the session),
+    reading the dashboard in `lang` (English by default, so assertions read as the code)."""
     at.session_state["principal"] = user
+    at.session_state["lang"] = lang
     return at
