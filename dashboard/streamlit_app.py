@@ -8,14 +8,18 @@ from campaigns.access import Role
 from dashboard import auth
 from dashboard.i18n import language_switch, t
 
-st.set_page_config(page_title="外呼营销 Outbound campaigns", page_icon="📞", layout="wide")
+st.set_page_config(
+    page_title="外呼营销 Outbound campaigns", page_icon=":material/call:", layout="wide"
+)
 
 with st.sidebar:
     language_switch()
 
 user = auth.principal()
 if user is None:
-    st.navigation([st.Page(auth.sign_in_page, title=t("auth.sign_in"), icon="🔑")]).run()
+    st.navigation(
+        [st.Page(auth.sign_in_page, title=t("auth.sign_in"), icon=":material/login:")]
+    ).run()
     st.stop()
 
 with st.sidebar:
@@ -35,14 +39,27 @@ with st.sidebar:
 
 # Pages offered by role; each page also guards itself, for a bookmark or a typed URL.
 pages = [
-    st.Page("app_pages/overview.py", title=t("overview.title"), icon="📋", default=True),
-    st.Page("app_pages/campaign_detail.py", title=t("campaign.title"), icon="📈"),
+    st.Page(
+        "app_pages/overview.py",
+        title=t("overview.title"),
+        icon=":material/dashboard:",
+        default=True,
+    ),
+    st.Page("app_pages/campaign_detail.py", title=t("campaign.title"), icon=":material/campaign:"),
 ]
 if user.role is not Role.BRANCH:
-    pages.append(st.Page("app_pages/agents.py", title=t("agents.title"), icon="🎧"))
+    pages.append(
+        st.Page("app_pages/agents.py", title=t("agents.title"), icon=":material/support_agent:")
+    )
 if user.can_approve:
-    pages.append(st.Page("app_pages/approvals.py", title=t("approvals.title"), icon="✅"))
-pages.append(st.Page("app_pages/reports.py", title=t("reports.title"), icon="🗂️"))
+    pages.append(
+        st.Page("app_pages/approvals.py", title=t("approvals.title"), icon=":material/fact_check:")
+    )
+pages.append(st.Page("app_pages/reports.py", title=t("reports.title"), icon=":material/summarize:"))
 if user.role in (Role.BRANCH, Role.STAFF, Role.ADMIN):
-    pages.append(st.Page("app_pages/submit_request.py", title=t("submit.title"), icon="📤"))
+    pages.append(
+        st.Page(
+            "app_pages/submit_request.py", title=t("submit.title"), icon=":material/upload_file:"
+        )
+    )
 st.navigation(pages).run()

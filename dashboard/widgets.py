@@ -38,7 +38,8 @@ def pick_campaign(user: Principal, *, key: str = "campaign") -> dict[str, Any] |
     ids = list(by_id)
     index = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in by_id else 0
     # Labels are worked out now, not in format_func, which may run outside this session.
-    labels = {i: f"#{i} {r['name']} ({t('state.' + r['state'])})" for i, r in by_id.items()}
+    # No state in them: the browser keeps a keyed widget's labels, so it would go stale.
+    labels = {i: f"#{i} {r['name']} · {r['branch']}" for i, r in by_id.items()}
     chosen = st.selectbox(t("campaign"), ids, index=index, key=key, format_func=labels.__getitem__)
     st.query_params["campaign"] = str(chosen)
     return by_id[chosen]

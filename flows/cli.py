@@ -947,6 +947,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "minimal",
     ]
     print(f"Dashboard on http://localhost:{args.port}  (Ctrl+C to stop)")
     return subprocess.call(cmd, env=env)

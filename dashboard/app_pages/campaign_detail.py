@@ -106,7 +106,12 @@ with tabs[0]:
         .mark_bar()
         .encode(
             y=alt.Y("name:N", sort=alt.SortField("order"), title=None),
-            x=alt.X("count:Q", title=t("contacts")),
+            # Room on the right for the labels of the longest bar.
+            x=alt.X(
+                "count:Q",
+                title=t("contacts"),
+                scale=alt.Scale(domain=[0, max(1, int(stages["count"].max())) * 1.5]),
+            ),
             tooltip=[
                 alt.Tooltip("name:N", title=t("stage")),
                 alt.Tooltip("count:Q", title=t("contacts"), format=","),
@@ -337,7 +342,11 @@ with tabs[6]:
             .mark_bar()
             .encode(
                 y=alt.Y("disposition:N", sort="-x", title=None),
-                x=alt.X("attempts:Q", title=t("kpi.attempts")),
+                x=alt.X(
+                    "attempts:Q",
+                    title=t("kpi.attempts"),
+                    scale=alt.Scale(domain=[0, int(disp["attempts"].max()) * 1.3]),
+                ),
                 tooltip=[
                     alt.Tooltip("disposition:N", title=t("disposition")),
                     alt.Tooltip("attempts:Q", title=t("kpi.attempts"), format=","),
