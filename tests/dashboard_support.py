@@ -23,7 +23,7 @@ from flows import feedback_flow
 from flows.bootstrap import App
 from flows.receiver import WebhookReceiver
 
-DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
+DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard"
 
 
 def page(name: str) -> AppTest:
