@@ -563,7 +563,9 @@ class DashboardQueries(Protocol):
     `refresh_reach` keeps the second up to date; each dialing slice calls it for its hours.
     """
 
-    def refresh_reach(self, campaign_id: int, *, start: datetime, end: datetime) -> None: ...
+    def refresh_reach(
+        self, campaign_id: int, *, start: datetime | None = None, end: datetime | None = None
+    ) -> None: ...
     def reach(self, campaign_id: int) -> dict[Phase | None, dict[str, int]]: ...
     def campaign_totals(
         self,

@@ -966,10 +966,16 @@ def verdict_of(campaign: CampaignRecord) -> Verdict | None:
 
 
 def refresh_contact_reach(
-    *, uow: UnitOfWork, campaign_id: int, start: datetime, end: datetime
+    *,
+    uow: UnitOfWork,
+    campaign_id: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> None:
     """Bring the funnel stage each contact reached up to date with the attempts of a
-    dialing slice [start, end); idempotent. Commits."""
+    dialing slice [start, end), or with every attempt of the campaign (no bounds); the
+    whole campaign also catches an outcome recorded slices later (a call whose worker was
+    killed keeps the hour it was dialled). Idempotent. Commits."""
     with uow:
         uow.dashboard.refresh_reach(campaign_id, start=start, end=end)
         uow.commit()

@@ -36,23 +36,32 @@ class SqlAlchemyDashboardQueries:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def refresh_reach(self, campaign_id: int, *, start: datetime, end: datetime) -> None:
+    def refresh_reach(
+        self, campaign_id: int, *, start: datetime | None = None, end: datetime | None = None
+    ) -> None:
         """Raise each contact's stage to the furthest its finished attempts dialled in the
-        hours overlapping [start, end) took it to; running it twice changes nothing."""
+        hours overlapping [start, end) took it to (no bound: every attempt of the campaign);
+        running it twice changes nothing."""
         a = cast(Table, orm.CallAttempt.__table__)
         t = cast(Table, orm.ContactReach.__table__)
         stage = func.max(_stage_of(a.c.disposition, a.c.counts_as_attempt))
+        conds: list[Any] = [
+            a.c.campaign_id == campaign_id,
+            a.c.status == orm.ATTEMPT_ENDED,
+            a.c.disposition.is_not(None),
+        ]
+        if start is not None:
+            conds.append(a.c.dialed_at >= rollups.hour_of(start))
+        if end is not None:
+            conds.append(a.c.dialed_at < rollups.hour_of(end) + timedelta(hours=1))
         query = (
             select(a.c.contact_id, a.c.phase, a.c.campaign_id, stage)
-            .where(
-                a.c.campaign_id == campaign_id,
-                a.c.dialed_at >= rollups.hour_of(start),
-                a.c.dialed_at < rollups.hour_of(end) + timedelta(hours=1),
-                a.c.status == orm.ATTEMPT_ENDED,
-                a.c.disposition.is_not(None),
-            )
+            .where(*conds)
             .group_by(a.c.contact_id, a.c.phase, a.c.campaign_id)
             .having(stage > 0)
+            # One order for every writer (a slice's refresh, the daily reconciliation), so
+            # two of them on one campaign lock its rows in the same order: no deadlock.
+            .order_by(a.c.contact_id, a.c.phase)
         )
         dialect = self.session.get_bind().dialect.name
         statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(t)
