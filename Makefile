@@ -1,14 +1,15 @@
 # Two commands do everything on a fresh machine with Python 3.11+:
 #   make demo   sets up .venv and runs the whole mission on synthetic data
 #   make test   sets up .venv and runs lint, types and the test suite (SQLite + PostgreSQL,
-#               and real SIP peers: baresip and SIPp, installed with apt-get when missing)
+#               real SIP peers: baresip and SIPp, and headless Chromium for the dashboard's
+#               browser test, installed with apt-get when missing)
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install postgres sip-peers clean
+.PHONY: demo test lint install postgres sip-peers browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,9 +47,21 @@ sip-peers:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends baresip-core sip-tester; \
 	fi
 
-test: $(STAMP) postgres sip-peers lint
+# The dashboard's browser test drives Debian's Chromium with Playwright (never `playwright
+# install`, whose browser downloads fail here); a CJK font makes its screenshot legible.
+# Installed when missing; without Chromium the browser test fails under CI=true.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		echo "installing chromium and a Chinese font"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		apt-cache show chromium fonts-wqy-zenhei >/dev/null 2>&1 || $$SUDO apt-get update -q; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends chromium fonts-wqy-zenhei; \
+	fi
+
+test: $(STAMP) postgres sip-peers browser lint
 	DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false OUTBOUND_REQUIRE_POSTGRES=$${OUTBOUND_REQUIRE_POSTGRES:-1} \
-		OUTBOUND_REQUIRE_SIP=$${OUTBOUND_REQUIRE_SIP:-1} $(BIN)/pytest
+		OUTBOUND_REQUIRE_SIP=$${OUTBOUND_REQUIRE_SIP:-1} OUTBOUND_REQUIRE_BROWSER=$${OUTBOUND_REQUIRE_BROWSER:-1} \
+		$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) data artifacts .pytest_cache .mypy_cache .ruff_cache .hypothesis

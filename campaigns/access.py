@@ -25,7 +25,7 @@ import secrets
 from dataclasses import dataclass
 
 from campaigns.errors import ValidationError
-from campaigns.phone import mask
+from campaigns.phone import mask, mask_numbers
 
 
 class Role(enum.StrEnum):
@@ -45,6 +45,8 @@ class Principal:
     role: Role
     branch_code: str | None = None
     pii: bool = False
+    #: The name to greet the user by (张伟); the user name when there is none.
+    display_name: str | None = None
 
     def sees_branch(self, branch_code: str) -> bool:
         """Whether this user may see a branch's requests and campaigns."""
@@ -124,6 +126,14 @@ def mask_number(number: str | None, principal: Principal | None = None) -> str:
     if not number:
         return ""
     return number if principal is not None and principal.pii else mask(number)
+
+
+def mask_text(text: str | None, principal: Principal | None = None) -> str:
+    """Free text (an agent's note) as this principal may see it: numbers in it masked
+    unless the principal has the PII permission."""
+    if not text:
+        return ""
+    return text if principal is not None and principal.pii else mask_numbers(text)
 
 
 def _b64(raw: bytes) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -358,6 +359,19 @@ def markdown(tables: Sequence[Table], *, title: str) -> str:
         out += ["", f"## {t.title}", "", line(t.header), line(["---"] * len(t.header))]
         out += [line(r) for r in t.rows]
     return "\n".join(out) + "\n"
+
+
+def render(tables: Sequence[Table], fmt: str, *, title: str) -> bytes:
+    """The tables as the bytes of a CSV, XLSX or HTML file (for a download)."""
+    writers = {
+        "csv": lambda p: write_csv(tables, p),
+        "xlsx": lambda p: write_xlsx(tables, p),
+        "html": lambda p: write_html(tables, p, title=title),
+    }
+    if fmt not in writers:
+        raise ValueError(f"unknown report format {fmt!r}")
+    with tempfile.TemporaryDirectory() as tmp:
+        return writers[fmt](Path(tmp) / f"report.{fmt}").read_bytes()
 
 
 def write_all(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from campaigns.model import Disposition, Phase
+from campaigns.model import CONNECTED, PITCHED, RIGHT_PARTY, Disposition, Phase
 
 #: Calls bridged to an agent within this many seconds of the answer count as answered in
 #: time (the operations manual's 15-second answer rate).
@@ -24,6 +24,25 @@ CAMPAIGN_SUMS: tuple[str, ...] = ("calls", "attempts", "ring_seconds", "talk_sec
 CAMPAIGN_SUMS += ("wrap_seconds", "bridged", "bridged_in_time", "wait_seconds")
 AGENT_KEY = ("agent_id", "hour", "campaign_id", "disposition")
 AGENT_SUMS = ("calls", "talk_seconds", "wrap_seconds")
+
+
+#: The contact funnel's stages after "records", in order (`contact_reach.stage` 1..5).
+REACH_STAGES = ("dialled", "connected", "right_party", "pitched", "successes")
+
+
+def reach_stage(disposition: Disposition, counts_as_attempt: bool) -> int:
+    """The furthest funnel stage (1..5, 0 for none) one finished attempt took its contact
+    to; each stage's dispositions are a subset of the one before, so the furthest is a max.
+    """
+    if disposition is Disposition.SUCCESS:
+        return 5
+    if disposition in PITCHED:
+        return 4
+    if disposition in RIGHT_PARTY:
+        return 3
+    if disposition in CONNECTED:
+        return 2
+    return 1 if counts_as_attempt else 0
 
 
 def hour_of(at: datetime) -> datetime:

@@ -80,6 +80,29 @@ def transition(
         return uow.campaigns.get(campaign_id)
 
 
+def record_action(
+    *,
+    uow: UnitOfWork,
+    campaign_id: int,
+    action: str,
+    actor: str,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Audit an action on a campaign that is not a state change (a run started, a report
+    sent again). Commits."""
+    with uow:
+        uow.audit.append(
+            actor=actor,
+            entity="campaign",
+            entity_id=campaign_id,
+            action=action,
+            at=now,
+            detail=detail,
+        )
+        uow.commit()
+
+
 def attach_flow_run(
     *, uow: UnitOfWork, campaign_id: int, flow_run_id: str | None, now: datetime
 ) -> None:
@@ -904,6 +927,22 @@ def verdict_of(campaign: CampaignRecord) -> Verdict | None:
     return Verdict(str(campaign.feasibility["verdict"]))
 
 
+def refresh_contact_reach(
+    *,
+    uow: UnitOfWork,
+    campaign_id: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> None:
+    """Bring the funnel stage each contact reached up to date with the attempts of a
+    dialing slice [start, end), or with every attempt of the campaign (no bounds); the
+    whole campaign also catches an outcome recorded slices later (a call whose worker was
+    killed keeps the hour it was dialled). Idempotent. Commits."""
+    with uow:
+        uow.dashboard.refresh_reach(campaign_id, start=start, end=end)
+        uow.commit()
+
+
 # ------------------------------------------------------------------------------ users
 
 
@@ -917,6 +956,7 @@ def add_user(
     pii: bool = False,
     actor: str,
     now: datetime,
+    display_name: str | None = None,
 ) -> int:
     """Create a dashboard user; ValidationError says what to change."""
     check_new_user(username, password, role, branch_code)
@@ -936,6 +976,7 @@ def add_user(
             branch_id=branch_id,
             pii=pii,
             now=now,
+            display_name=display_name or None,
         )
         uow.audit.append(
             actor=actor,
@@ -957,7 +998,13 @@ def authenticate(*, uow: UnitOfWork, username: str, password: str) -> Principal 
     stored = user["password_hash"] if user else _dummy_hash()
     if not verify_password(password, stored) or user is None or user["disabled"]:
         return None
-    return Principal(user["username"], Role(user["role"]), user["branch_code"], user["pii"])
+    return Principal(
+        user["username"],
+        Role(user["role"]),
+        user["branch_code"],
+        user["pii"],
+        user["display_name"],
+    )
 
 
 def set_user_disabled(

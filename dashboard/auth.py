@@ -7,6 +7,7 @@ import streamlit as st
 from campaigns import services
 from campaigns.access import Principal
 from dashboard import data
+from dashboard.i18n import t
 
 KEY = "principal"
 
@@ -21,29 +22,29 @@ def require(*, operate: bool = False, approve: bool = False) -> Principal:
     """The signed-in user; the page stops here for nobody, or for a role without the right."""
     user = principal()
     if user is None:
-        st.warning("Sign in first 请先登录.")
+        st.warning(t("auth.first"))
         st.stop()
     if (operate and not user.can_operate) or (approve and not user.can_approve):
-        st.error(f"A {user.role.value.lower()} user cannot use this page 无权访问.")
+        st.error(t("auth.refused", role=t(f"role.{user.role.value}")))
         st.stop()
     return user
 
 
 def sign_in_page() -> None:
     """The form shown until someone signs in."""
-    st.title("Outbound campaigns 外呼营销 — sign in 登录")
+    st.title(t("auth.title"))
     with st.form("sign-in"):
-        name = st.text_input("User 用户名")
-        password = st.text_input("Password 密码", type="password")
-        submitted = st.form_submit_button("Sign in 登录", type="primary")
+        name = st.text_input(t("auth.user"), key="sign-in-user")
+        password = st.text_input(t("auth.password"), type="password", key="sign-in-password")
+        submitted = st.form_submit_button(t("auth.sign_in"), type="primary")
     if submitted:
         user = services.authenticate(uow=data.app().uow(), username=name, password=password)
         if user is None:
-            st.error("Wrong user name or password 用户名或密码错误.")
+            st.error(t("auth.wrong"))
             return
         st.session_state[KEY] = user
         st.rerun()
-    st.caption("Users are added with `outbound users add NAME --role staff`.")
+    st.caption(t("auth.hint"))
 
 
 def sign_out() -> None:

@@ -6,29 +6,60 @@ import streamlit as st
 
 from campaigns.access import Role
 from dashboard import auth
+from dashboard.i18n import language_switch, t
 
-st.set_page_config(page_title="Outbound campaigns 外呼营销", page_icon="📞", layout="wide")
+st.set_page_config(
+    page_title="外呼营销 Outbound campaigns", page_icon=":material/call:", layout="wide"
+)
+
+with st.sidebar:
+    language_switch()
 
 user = auth.principal()
 if user is None:
-    st.navigation([st.Page(auth.sign_in_page, title="Sign in 登录", icon="🔑")]).run()
+    st.navigation(
+        [st.Page(auth.sign_in_page, title=t("auth.sign_in"), icon=":material/login:")]
+    ).run()
     st.stop()
 
 with st.sidebar:
-    scope = f"branch {user.branch_code}" if user.role is Role.BRANCH else "all branches"
-    st.caption(f"Signed in as **{user.username}** ({user.role.value.lower()}, {scope})")
-    st.button("Sign out 退出", on_click=auth.sign_out)
+    scope = (
+        t("scope.branch", branch=user.branch_code) if user.role is Role.BRANCH else t("scope.all")
+    )
+    st.caption(
+        t(
+            "signed_in",
+            name=user.display_name or user.username,
+            user=user.username,
+            role=t(f"role.{user.role.value}"),
+            scope=scope,
+        )
+    )
+    st.button(t("auth.sign_out"), on_click=auth.sign_out, key="sign-out")
 
+# Pages offered by role; each page also guards itself, for a bookmark or a typed URL.
 pages = [
-    st.Page("app_pages/overview.py", title="Campaigns 活动列表", icon="📋", default=True),
-    st.Page("app_pages/campaign_detail.py", title="Campaign detail 活动详情", icon="📈"),
+    st.Page(
+        "app_pages/overview.py",
+        title=t("overview.title"),
+        icon=":material/dashboard:",
+        default=True,
+    ),
+    st.Page("app_pages/campaign_detail.py", title=t("campaign.title"), icon=":material/campaign:"),
 ]
 if user.role is not Role.BRANCH:
-    pages.append(st.Page("app_pages/agents.py", title="Agents 坐席", icon="🎧"))
+    pages.append(
+        st.Page("app_pages/agents.py", title=t("agents.title"), icon=":material/support_agent:")
+    )
 if user.can_approve:
     pages.append(
-        st.Page("app_pages/approvals.py", title="Requests & approvals 需求审批", icon="✅")
+        st.Page("app_pages/approvals.py", title=t("approvals.title"), icon=":material/fact_check:")
     )
+pages.append(st.Page("app_pages/reports.py", title=t("reports.title"), icon=":material/summarize:"))
 if user.role in (Role.BRANCH, Role.STAFF, Role.ADMIN):
-    pages.append(st.Page("app_pages/submit_request.py", title="Submit request 提交需求", icon="📤"))
+    pages.append(
+        st.Page(
+            "app_pages/submit_request.py", title=t("submit.title"), icon=":material/upload_file:"
+        )
+    )
 st.navigation(pages).run()

@@ -100,6 +100,8 @@ def dial_task(campaign_id: int, phase: str, start: datetime, end: datetime) -> d
         end=end,
         pacing=app.pacing(),
     )
+    # The dashboard's contact funnel reads what each slice took its contacts to.
+    services.refresh_contact_reach(uow=app.uow(), campaign_id=campaign_id, start=start, end=end)
     with app.uow() as uow:
         uow.campaigns.update(campaign_id, now=_now(), dialed_until=end)
         uow.commit()

@@ -304,33 +304,25 @@ def cmd_decide(args: argparse.Namespace, approve: bool) -> int:
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
-    from campaigns import services
-    from campaigns.model import CampaignState
+    from flows import api
 
     app = _app(args)
-    c = services.get_campaign(uow=app.uow(), campaign_id=args.campaign)
-    if c.state is CampaignState.TRIAL_REVIEW:
-        if not (args.go or args.no_go):
-            print(
-                f"campaign {c.id} waits for the go/no-go decision after its trial; "
-                "pass --go to start live dialing, or --no-go --note … to stop it"
-            )
-            return 1
-        from flows import api
-
-        outcome = api.decide_trial(app, c.id, go=args.go, actor=args.by, note=args.note)
-        if outcome.flow_resumed:
+    go = True if args.go else False if args.no_go else None
+    step = api.launch_decision(app, args.campaign, go=go, actor=args.by, note=args.note)
+    if step.refused:
+        print(step.refused)
+        return 1
+    if step.trial is not None:
+        c = step.trial.campaign
+        if step.trial.flow_resumed:
             print(f"the flow run waiting at the trial gate ({c.flow_run_id}) was resumed")
         if not args.go:
-            print(f"campaign {c.id} is {outcome.campaign.state.value}")
-            if outcome.notified is not None:
-                print(f"branch {c.branch_code} notified of the stop: {outcome.notified.value}")
+            print(f"campaign {c.id} is {c.state.value}")
+            if step.trial.notified is not None:
+                print(f"branch {c.branch_code} notified of the stop: {step.trial.notified.value}")
             return 0
-        if outcome.flow_resumed:
+        if not step.start:
             return 0
-    elif args.go or args.no_go:
-        print(f"campaign {c.id} is {c.state.value}, not waiting for a go/no-go after its trial")
-        return 1
     result = _run_flow(app, args.campaign, actor=args.by)
     print(f"campaign {args.campaign}: {result}")
     _print_status(app, args.campaign)
@@ -338,40 +330,25 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
 
 def cmd_transition(args: argparse.Namespace, target: str) -> int:
-    from campaigns import services
     from campaigns.model import CampaignState
-    from flows import suspension
+    from flows import api
 
     app = _app(args)
-    c = services.transition(
-        uow=app.uow(),
-        campaign_id=args.campaign,
-        target=CampaignState(target),
-        actor=args.by,
-        now=_now(),
-        detail={"note": args.note} if args.note else None,
-    )
+    outcome = api.control(app, args.campaign, CampaignState(target), actor=args.by, note=args.note)
+    c, run = outcome.campaign, outcome.run
     print(f"campaign {c.id} is {c.state.value}")
-    if target == "PAUSED":
+    if run is None:
         return 0
-    # A run from the deployment suspends while its campaign is paused: resume or cancel it.
-    if c.flow_run_id:
-        _quiet_prefect()
-    run = suspension.resume(c) if target == "LIVE" else suspension.cancel(c)
     if run.action == "resumed":
         print(f"its suspended flow run {run.run_id} was resumed; dialing goes on where it stopped")
     elif run.action == "cancelled":
         print(f"its suspended flow run {run.run_id} was cancelled")
     elif run.action == "running":
         print(f"its flow run {run.run_id} is still running and takes this up after its slice")
-    elif target == "LIVE" and not args.no_run:
+    elif outcome.needs_run and not args.no_run:
         print(f"campaign {c.id}: {_run_flow(app, c.id, actor=args.by)}")
-    if target == "CANCELLED" and run.action != "running":
-        # No run will see the cancellation, so the branch gets its summary from here.
-        from flows.feedback_flow import deliver_summary
-
-        sent = deliver_summary(app, c.id)
-        print(f"final summary to branch {c.branch_code}: {sent['delivery']}")
+    if outcome.summary_delivery is not None:
+        print(f"final summary to branch {c.branch_code}: {outcome.summary_delivery}")
     return 0
 
 
@@ -913,6 +890,7 @@ def cmd_users(args: argparse.Namespace) -> int:
             pii=args.pii,
             actor=args.by,
             now=_now(),
+            display_name=args.display_name,
         )
         _console().print(f"user {args.name} added ({args.role.upper()})")
     elif args.action in ("disable", "enable"):
@@ -969,6 +947,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "minimal",
     ]
     print(f"Dashboard on http://localhost:{args.port}  (Ctrl+C to stop)")
     return subprocess.call(cmd, env=env)
@@ -1224,6 +1204,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--branch", help="the branch code of a branch user, e.g. GZ")
     p.add_argument("--pii", action="store_true", help="may see full phone numbers")
+    p.add_argument("--display-name", help="the name the dashboard greets the user by, e.g. 张伟")
     p.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
     )

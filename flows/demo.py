@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import random
+import secrets
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,9 +16,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from campaigns import services
+from campaigns import reporting, services
+from campaigns.access import Role
 from campaigns.intake import iter_rows, open_list
 from campaigns.model import CampaignRequestDraft
+from campaigns.operations import ShiftRecord
 from campaigns.storage.bulk import load_operator, load_reference
 from campaigns.synthetic import Operator, generate_operator, generate_request_list
 from flows import migrate, progress
@@ -126,6 +130,9 @@ def run_demo(
 
     # The receiver stood in for the branch during the demo only; leave no dead webhook behind.
     services.configure_branch(uow=app.uow(), code="GZ", actor="demo", now=now, webhook_url="")
+    dialled_days = sorted({date.fromisoformat(r["date"]) for r in day_reports})
+    import_synthetic_shifts(app, dialled_days, now=now)
+    users = seed_dashboard_users(app, now=now)
     campaign = services.get_campaign(uow=app.uow(), campaign_id=result.campaign_id)
     _print_summary(out, result, campaign, day_reports, deliveries, receiver.url)
     summary_file = app.settings.reports_dir / f"campaign-{campaign.id}-summary.json"
@@ -137,6 +144,7 @@ def run_demo(
     out.print(
         f"\n[bold]Campaign {campaign.id} ended {final_state}[/] in {elapsed:.1f} s wall time."
     )
+    out.print(users_table(users, app.settings.data_dir / "demo" / "dashboard-users.txt"))
     out.print(
         "Open the dashboard with:  [bold cyan]outbound dashboard[/]"
         + (
@@ -153,6 +161,71 @@ def run_demo(
         "elapsed": elapsed,
         "pacing": pacing,
     }
+
+
+#: The demo's dashboard users: the center's and branch GZ's people (user names are ASCII
+#: for signing in; the dashboard greets them by their Chinese names).
+DEMO_USERS = (
+    ("zhang.wei", "张伟", Role.STAFF, None, False),
+    ("li.na", "李娜", Role.MANAGER, None, False),
+    ("wang.fang", "王芳（广州分公司）", Role.BRANCH, "GZ", False),
+    ("admin", "系统管理员", Role.ADMIN, None, True),
+)
+
+
+def seed_dashboard_users(app: App, *, now: datetime) -> list[dict[str, str]]:
+    """Add the demo's dashboard users with fresh random passwords (written to
+    data/demo/dashboard-users.txt, readable by its owner only) and return them."""
+    users = []
+    for username, name, role, branch, pii in DEMO_USERS:
+        password = secrets.token_urlsafe(9)
+        services.add_user(
+            uow=app.uow(),
+            username=username,
+            password=password,
+            role=role,
+            branch_code=branch,
+            pii=pii,
+            actor="demo",
+            now=now,
+            display_name=name,
+        )
+        users.append({"user": username, "name": name, "role": role.value, "password": password})
+    path = app.settings.data_dir / "demo" / "dashboard-users.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(
+        "".join(f"{u['user']}\t{u['password']}\t{u['role']}\t{u['name']}\n" for u in users),
+        encoding="utf-8",
+    )
+    return users
+
+
+def import_synthetic_shifts(app: App, days: list[date], *, now: datetime) -> int:
+    """Shifts for the demo's agents on the days it dialled, as a workforce system and the
+    ACD would export them (9 h scheduled, most of it signed in, some of it flagged busy),
+    so the Agents page has occupancy and 有效工时利用率 to show."""
+    rng = random.Random(20261125)
+    with app.uow() as uow:
+        work_ids = [w for _, w in uow.catalogue.outbound_agents()]
+    shifts = []
+    for day in days:
+        for work_id in work_ids:
+            scheduled = 9 * 3600
+            work = scheduled - rng.randrange(0, 40 * 60)
+            shifts.append(ShiftRecord(work_id, day, scheduled, work, rng.randrange(15, 75) * 60))
+    return reporting.import_shifts(uow=app.uow(), shifts=shifts, now=now)
+
+
+def users_table(users: list[dict[str, str]], path: Path) -> Table:
+    """The demo's dashboard users and their passwords."""
+    table = Table(title=f"Dashboard users 看板用户 (also in {path})")
+    for column in ("user", "name", "role", "password"):
+        table.add_column(column)
+    for u in users:
+        table.add_row(u["user"], u["name"], u["role"].lower(), u["password"])
+    return table
 
 
 def pacing_by_day(slices: list[dict[str, Any]], timezone: str) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from campaigns import reporting
+from campaigns import reporting, services
 from campaigns.model import BranchRecord, DeliveryStatus
 from campaigns.operations import PeriodKind
 from flows.bootstrap import App, bootstrap
@@ -38,6 +38,9 @@ def deliver_one(
     app: App, campaign_id: int, day: date
 ) -> tuple[int, dict[str, Any], DeliveryStatus]:
     """Build, store, write and deliver one campaign's feedback of one day."""
+    # The day's report reads every attempt anyway; the dashboard's contact funnel is
+    # reconciled with them here once a day (outcomes recorded late included).
+    services.refresh_contact_reach(uow=app.uow(), campaign_id=campaign_id)
     report_id, payload = reporting.build_daily_report(
         uow=app.uow(), campaign_id=campaign_id, day=day, now=_now()
     )

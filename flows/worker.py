@@ -28,6 +28,22 @@ def dial(
     on_slice: Callable[[datetime, datetime, SliceSummary], None] | None = None,
 ) -> dict[str, Any]:
     """Dial the campaign slice by slice until it is done, paused, or `max_slices` ran."""
+    try:
+        return _dial(app, campaign_id, max_slices=max_slices, worker=worker, on_slice=on_slice)
+    finally:
+        # Each slice brought its own hours' contact stages up to date; once per run, the
+        # whole campaign catches outcomes an earlier, killed worker left to later slices.
+        services.refresh_contact_reach(uow=app.uow(), campaign_id=campaign_id)
+
+
+def _dial(
+    app: App,
+    campaign_id: int,
+    *,
+    max_slices: int | None,
+    worker: str | None,
+    on_slice: Callable[[datetime, datetime, SliceSummary], None] | None,
+) -> dict[str, Any]:
     campaign = services.get_campaign(uow=app.uow(), campaign_id=campaign_id)
     phases = {CampaignState.LIVE: Phase.LIVE, CampaignState.TRIAL: Phase.TRIAL}
     if campaign.state not in phases:
@@ -62,6 +78,12 @@ def dial(
                 end=end,
                 pacing=app.pacing(),
                 worker=worker,
+            )
+            services.refresh_contact_reach(
+                uow=app.uow(), campaign_id=campaign_id, start=begin, end=end
+            )
+            services.refresh_contact_reach(
+                uow=app.uow(), campaign_id=campaign_id, start=begin, end=end
             )
             with app.uow() as uow:
                 uow.campaigns.update(campaign_id, now=datetime.now(UTC), dialed_until=end)

@@ -171,6 +171,41 @@ def ready_campaign(app: App, fates: Fates) -> int:
     return cid
 
 
+def dialled_campaign(app: App, fates: Fates, *, live_days: int = 2, seed: int = 7) -> int:
+    """A campaign run through the engine like the flow runs it: a trial hour, then
+    `live_days` calling days of live dialing (from TODAY), each slice refreshing the
+    contacts' funnel stages as the flow's slice task does. It stays LIVE."""
+    from campaigns.dialing import run_slice
+    from campaigns.model import CampaignState, Phase
+    from dialer_adapters.simulator import SimulatedDialer
+
+    cid = ready_campaign(app, fates)
+    services.start_trial(uow=app.uow(), campaign_id=cid, now=NOW, size=10)
+    hours = services.get_campaign(uow=app.uow(), campaign_id=cid).calling_hours
+
+    def dial(phase: Phase, start: datetime, end: datetime, n: int) -> None:
+        run_slice(
+            uow=app.uow(),
+            dialer=SimulatedDialer(seed=seed + n),
+            campaign_id=cid,
+            phase=phase,
+            start=start,
+            end=end,
+        )
+        services.refresh_contact_reach(uow=app.uow(), campaign_id=cid, start=start, end=end)
+
+    start, _ = services.day_window(TODAY, hours, "Asia/Shanghai")
+    dial(Phase.TRIAL, start, start + timedelta(hours=1), 0)
+    services.review_trial(uow=app.uow(), campaign_id=cid, now=NOW)
+    services.transition(
+        uow=app.uow(), campaign_id=cid, target=CampaignState.LIVE, actor="t", now=NOW
+    )
+    for i in range(live_days):
+        start, end = services.day_window(TODAY + timedelta(days=i), hours, "Asia/Shanghai")
+        dial(Phase.LIVE, start + (timedelta(hours=1) if i == 0 else timedelta()), end, i + 1)
+    return cid
+
+
 def outbound(app: App, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the real `outbound` console script against the test database and Prefect server."""
     from prefect.settings import PREFECT_API_URL
@@ -197,9 +232,16 @@ SZ_USER = Principal("sz", Role.BRANCH, "SZ")
 MANAGER = Principal("boss", Role.MANAGER)
 
 
-def signed_in(at: Any, user: Principal = STAFF) -> Any:
-    """A streamlit AppTest with `user` signed in (dashboard.auth keeps it in the session)."""
+ADMIN = Principal("root", Role.ADMIN, pii=True)
+#: One user of each role, for tests that go through every page as every role.
+EVERY_ROLE = {"branch": GZ_USER, "staff": STAFF, "manager": MANAGER, "admin": ADMIN}
+
+
+def signed_in(at: Any, user: Principal = STAFF, *, lang: str = "en") -> Any:
+    """A streamlit AppTest with `user` signed in (dashboard.auth keeps it in the session),
+    reading the dashboard in `lang` (English by default, so assertions read as the code)."""
     at.session_state["principal"] = user
+    at.session_state["lang"] = lang
     return at
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -404,6 +405,8 @@ class AgentHourly(Base):
     """Finished attempts of one agent, UTC hour, campaign and disposition."""
 
     __tablename__ = "agent_hourly"
+    # The Agents page reads a range of days across every agent: by hour, not by agent first.
+    __table_args__ = (Index("ix_agent_hourly_hour", "hour"),)
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
     hour: Mapped[datetime] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
@@ -411,6 +414,28 @@ class AgentHourly(Base):
     calls: Mapped[int]
     talk_seconds: Mapped[float] = mapped_column(Float)
     wrap_seconds: Mapped[float] = mapped_column(Float)
+
+
+#: Funnel stages of `ContactReach.stage`, in order; a contact that reached one reached
+#: every stage before it (campaigns.rollups.reach_stage).
+REACH_DIALLED, REACH_CONNECTED, REACH_RIGHT_PARTY, REACH_PITCHED, REACH_SUCCESS = 1, 2, 3, 4, 5
+
+
+class ContactReach(Base):
+    """The furthest funnel stage one contact reached in one phase (dialled, connected,
+    account holder verified, pitched, success), so the campaign page counts contacts per
+    stage from one index instead of every attempt. Recomputed for the attempts of each
+    dialing slice when it ends (`services.refresh_contact_reach`); a stage only rises.
+    """
+
+    __tablename__ = "contact_reach"
+    __table_args__ = (Index("ix_contact_reach_campaign", "campaign_id", "phase", "stage"),)
+    contact_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    phase: Mapped[Phase] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    stage: Mapped[int] = mapped_column(SmallInteger)
 
 
 class CallRating(Base):
@@ -469,6 +494,8 @@ class User(Base):
     pii: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    #: The name the dashboard greets the user by (张伟); the user name is for signing in.
+    display_name: Mapped[str | None] = mapped_column(String(100))
 
 
 class AuditEntry(Base):

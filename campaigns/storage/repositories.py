@@ -1463,6 +1463,7 @@ class SqlAlchemyUserRepository:
         branch_id: int | None,
         pii: bool,
         now: datetime,
+        display_name: str | None = None,
     ) -> int:
         """Store a new user; its id."""
         user = orm.User(
@@ -1473,6 +1474,7 @@ class SqlAlchemyUserRepository:
             pii=pii,
             disabled=False,
             created_at=now,
+            display_name=display_name,
         )
         self.session.add(user)
         self.session.flush()
@@ -1489,6 +1491,7 @@ class SqlAlchemyUserRepository:
                 u.pii,
                 u.disabled,
                 u.created_at,
+                u.display_name,
                 b.code.label("branch_code"),
             )
             .outerjoin(b, b.id == u.branch_id)

@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaigns.storage.analytics import SqlAlchemyReportQueries
+from campaigns.storage.dashboard_queries import SqlAlchemyDashboardQueries
 from campaigns.storage.fastload import SqlAlchemyListStore
 from campaigns.storage.repositories import (
     SqlAlchemyAttemptRepository,
@@ -46,6 +47,7 @@ class SqlAlchemyUnitOfWork:
         self.users = SqlAlchemyUserRepository(self.session)
         self.audit = SqlAlchemyAuditLog(self.session)
         self.analytics = SqlAlchemyReportQueries(self.session)
+        self.dashboard = SqlAlchemyDashboardQueries(self.session)
         return self
 
     def __exit__(

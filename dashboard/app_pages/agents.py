@@ -1,68 +1,85 @@
-"""Agents: calls, talk and handle time, conversions and their rate, over chosen days."""
+"""Agents: calls, talk time, occupancy, conversions and 有效工时利用率 over chosen days."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
+from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from campaigns.access import Role
-from dashboard import auth, data
+from dashboard import auth, data, widgets
+from dashboard.i18n import t
 
 user = auth.require()
 if user.role is Role.BRANCH:
-    st.error("Agents are the center's: a branch user cannot use this page 无权访问.")
+    st.error(t("agents.refused"))
     st.stop()
-st.title("Agents 坐席")
-zone = ZoneInfo(data.app().settings.timezone)
-today = datetime.now(UTC).astimezone(zone).date()
-picked = st.date_input("Days 日期", value=(today - timedelta(days=6), today + timedelta(days=7)))
+st.title(t("agents.title"))
+today = data.today()
+picked = st.date_input(t("days"), value=(today - timedelta(days=6), today), key="agent-days")
 first, last = picked if isinstance(picked, tuple) and len(picked) == 2 else (today, today)
 if not isinstance(first, date) or not isinstance(last, date):
     st.stop()
-rows = data.agent_table(first, last)
+board = data.agent_board(first, last)
+rows = board["agents"]
 if not rows:
-    st.info("No calls handled by agents in these days.")
+    st.info(t("agents.none"))
     st.stop()
 
-calls = sum(r["calls"] for r in rows)
-conversions = sum(r["conversions"] for r in rows)
-c1, c2, c3 = st.columns(3)
-c1.metric("Agents 坐席数", len(rows))
-c2.metric("Calls 通话次数", f"{calls:,}")
-c3.metric("Conversions 成功办理", f"{conversions:,}", help=f"{conversions / calls:.1%} of calls")
+totals = board["totals"]
+c = st.columns(5)
+c[0].metric(t("agents.count"), totals["agents"])
+c[1].metric(t("kpi.calls"), f"{totals['calls']:,}")
+c[2].metric(
+    t("kpi.conversions"),
+    f"{totals['conversions']:,}",
+    help=t("agents.per_call", rate=widgets.pct(totals["conversion_rate"])),
+)
+c[3].metric(t("kpi.occupancy"), widgets.pct(totals["occupancy"]), help=t("kpi.occupancy.help"))
+c[4].metric(
+    t("kpi.utilisation"), widgets.pct(totals["utilisation"]), help=t("kpi.utilisation.help")
+)
+if not totals["shifts"]:
+    st.info(t("agents.no_shifts"))
 
 frame = pd.DataFrame(rows)
-st.altair_chart(
+frame["label"] = [
+    f"{n:,} · {r:.1%}" for n, r in zip(frame["conversions"], frame["conversion_rate"], strict=True)
+]
+bars = (
     alt.Chart(frame)
     .mark_bar()
     .encode(
-        x=alt.X("agent:N", sort="-y", title="agent 坐席"),
-        y=alt.Y("conversions:Q", title="conversions 成功办理"),
+        x=alt.X("agent:N", sort="-y", title=t("agent")),
+        y=alt.Y("conversions:Q", title=t("kpi.conversions")),
         tooltip=[
-            "agent",
-            "calls",
-            "conversions",
-            alt.Tooltip("conversion_rate:Q", format=".1%", title="per call"),
+            alt.Tooltip("agent:N", title=t("agent")),
+            alt.Tooltip("calls:Q", title=t("kpi.calls"), format=","),
+            alt.Tooltip("conversions:Q", title=t("kpi.conversions"), format=","),
+            alt.Tooltip("conversion_rate:Q", title=t("agents.rate"), format=".1%"),
+            alt.Tooltip("occupancy:Q", title=t("kpi.occupancy"), format=".0%"),
         ],
-    ),
-    width="stretch",
+    )
 )
+st.altair_chart(bars + bars.mark_text(dy=-6).encode(text="label:N"), width="stretch")
+columns: dict[str, Any] = {
+    "agent": t("agent"),
+    "name": t("name"),
+    "calls": st.column_config.NumberColumn(t("kpi.calls"), format="%d"),
+    "talk_hours": st.column_config.NumberColumn(t("agents.talk_hours"), format="%.1f"),
+    "avg_talk_seconds": st.column_config.NumberColumn(t("agents.avg_talk"), format="%.0f"),
+    "occupancy": st.column_config.NumberColumn(t("kpi.occupancy"), format="percent"),
+    "conversions": st.column_config.NumberColumn(t("kpi.conversions"), format="%d"),
+    "conversion_rate": st.column_config.NumberColumn(t("agents.rate"), format="percent"),
+    "scheduled_hours": st.column_config.NumberColumn(t("agents.scheduled"), format="%.1f"),
+    "work_hours": st.column_config.NumberColumn(t("agents.work"), format="%.1f"),
+    "busy_hours": st.column_config.NumberColumn(t("agents.busy"), format="%.1f"),
+    "utilisation": st.column_config.NumberColumn(t("kpi.utilisation"), format="percent"),
+}
 st.dataframe(
-    frame,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "talk_hours": st.column_config.NumberColumn("talk (h) 通话时长", format="%.1f"),
-        "handle_hours": st.column_config.NumberColumn("handle (h) 处理时长", format="%.1f"),
-        "avg_talk_seconds": st.column_config.NumberColumn("avg talk (s) 通话均长", format="%.0f"),
-        "conversion_rate": st.column_config.NumberColumn("conv./call 转化率", format="percent"),
-    },
+    frame[list(columns)], hide_index=True, width="stretch", column_config=columns, key="agents"
 )
-st.caption(
-    "From the agent hours each dialing slice writes when it ends. 有效工时利用率 needs the "
-    "agents' shifts: `outbound shifts import`, then `outbound report ops`."
-)
+st.caption(t("agents.note"))

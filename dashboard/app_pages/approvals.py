@@ -5,14 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from campaigns.errors import UserError
-from dashboard import auth, data
+from dashboard import auth, data, widgets
+from dashboard.i18n import t
 from flows import api
 
 user = auth.require(approve=True)
-st.title("Requests & approvals 需求审批")
+st.title(t("approvals.title"))
 waiting = data.pending_approvals()
 if not waiting:
-    st.info("No request is waiting for a decision.")
+    st.info(t("approvals.none"))
     st.stop()
 
 reviewer = user.username  # the audit trail names the signed-in user
@@ -20,21 +21,27 @@ for item in waiting:
     report = item["feasibility"] or {}
     header = (
         f"#{item['id']} {item['name']} — {item['branch']} / {item['offer']} — "
-        f"{report.get('verdict', 'not checked')}"
+        f"{report.get('verdict', t('approvals.unchecked'))}"
     )
     with st.expander(header, expanded=len(waiting) == 1):
         st.caption(
-            f"Target group: {item['target_group'] or '—'} · window {item['window_start']} → "
-            f"{item['window_end']} · goal {item['goal']:,} · submitted by {item['submitted_by']}"
+            t(
+                "approvals.request",
+                target=item["target_group"] or "—",
+                first=item["window_start"],
+                last=item["window_end"],
+                goal=f"{item['goal']:,}",
+                by=item["submitted_by"],
+            )
         )
         if report:
-            data.show_feasibility(item["id"], report)
-        note = st.text_input("Note (required to reject) 审批意见", key=f"note-{item['id']}")
+            widgets.show_feasibility(item["id"], report)
+        note = st.text_input(t("approvals.note"), key=f"note-{item['id']}")
         approve_col, reject_col = st.columns(2)
         decision = None
-        if approve_col.button("Approve 通过", key=f"approve-{item['id']}", type="primary"):
+        if approve_col.button(t("approvals.approve"), key=f"approve-{item['id']}", type="primary"):
             decision = True
-        if reject_col.button("Reject 驳回", key=f"reject-{item['id']}"):
+        if reject_col.button(t("approvals.reject"), key=f"reject-{item['id']}"):
             decision = False
         if decision is not None:
             try:
@@ -45,9 +52,11 @@ for item in waiting:
                 st.error(str(exc))
             else:
                 data.refresh()
-                message = f"Campaign {item['id']} is {outcome.campaign.state.value}."
+                message = t(
+                    "done.state", id=item["id"], state=t(f"state.{outcome.campaign.state.value}")
+                )
                 if outcome.notified is not None:
-                    message += f" Branch notified: {outcome.notified.value}."
+                    message += " " + t("done.notified", delivery=outcome.notified.value)
                 if outcome.flow_resumed:
-                    message += " The waiting flow run was resumed."
+                    message += " " + t("done.gate_resumed")
                 st.success(message)

@@ -11,17 +11,18 @@ import streamlit as st
 
 from campaigns.access import Role, mask_number
 from campaigns.errors import ConfigurationError, UserError
-from dashboard import auth, data
+from dashboard import auth, data, widgets
+from dashboard.i18n import t
 from flows import api
 
 user = auth.require()
 if user.role is Role.MANAGER:
-    st.error("Managers read the dashboard; branches and center staff submit requests.")
+    st.error(t("submit.managers"))
     st.stop()
-st.title("Submit a request 提交外呼需求")
+st.title(t("submit.title"))
 cat = data.catalogue()
 if not cat["branches"]:
-    st.info("No branches yet. Run `outbound demo` to load a synthetic operator.")
+    st.info(t("submit.no_branches"))
     st.stop()
 
 # A branch user submits for its own branch only.
@@ -32,38 +33,36 @@ today = date.today()
 with st.form("request"):
     left, right = st.columns(2)
     branch = left.selectbox(
-        "Branch 分公司", list(branches), format_func=lambda c: f"{c} — {branches[c]['name']}"
+        t("branch"), list(branches), format_func=lambda c: f"{c} — {branches[c]['name']}"
     )
-    offer = right.selectbox(
-        "Offer 业务",
-        list(offers),
-        format_func=lambda c: (
-            f"{c} — {offers[c]['name']}" + ("" if offers[c]["script"] else " (no script yet)")
-        ),
-    )
-    target = st.text_input(
-        "Target customer group 目标客户群", placeholder="4G 用户，月消费 50-80 元"
-    )
-    segments = st.text_input(
-        "Segment filters (optional, comma separated)", placeholder="youth,family"
-    )
+    offer_labels = {
+        c: f"{c} — {o['name']}" + ("" if o["script"] else t("submit.no_script"))
+        for c, o in offers.items()
+    }
+    offer = right.selectbox(t("offer"), list(offers), format_func=offer_labels.__getitem__)
+    target = st.text_input(t("submit.target"), placeholder="4G 用户，月消费 50-80 元")
+    segments = st.text_input(t("submit.segments"), placeholder="youth,family")
     c1, c2, c3 = st.columns(3)
-    contacts = c1.number_input("Contacts requested 外呼号码量 (0 = the whole list)", min_value=0)
-    goal_kind = c2.radio("Goal 营销目标", ["activations", "conversion rate"], horizontal=True)
-    goal = c3.number_input("Goal value (activations, or % for a rate)", min_value=0.0, value=100.0)
-    window = st.date_input("Date window", value=(today, today + timedelta(days=6)), min_value=today)
-    upload = st.file_uploader(
-        "Contact list (CSV or XLSX, UTF-8 or GBK)", type=["csv", "xlsx", "txt"]
+    contacts = c1.number_input(t("submit.contacts"), min_value=0)
+    # Labels are worked out now, not in format_func, which may run outside this session.
+    goal_labels = {k: t(f"submit.goal_{k}") for k in ("activations", "rate")}
+    goal_kind = c2.radio(
+        t("submit.goal"), list(goal_labels), horizontal=True, format_func=goal_labels.__getitem__
     )
-    phone_column = st.text_input("Phone column (only if it is not found by its header)")
-    submitted = st.form_submit_button("Submit 提交", type="primary")
+    goal = c3.number_input(t("submit.goal_value"), min_value=0.0, value=100.0)
+    window = st.date_input(
+        t("submit.window"), value=(today, today + timedelta(days=6)), min_value=today
+    )
+    upload = st.file_uploader(t("submit.list"), type=["csv", "xlsx", "txt"])
+    phone_column = st.text_input(t("submit.phone_column"))
+    submitted = st.form_submit_button(t("submit.submit"), type="primary")
 
 if submitted:
     if upload is None:
-        st.error("Choose the contact list file first.")
+        st.error(t("submit.no_file"))
         st.stop()
     if not isinstance(window, tuple) or len(window) != 2:
-        st.error("Pick both the first and the last day of the window.")
+        st.error(t("submit.no_window"))
         st.stop()
     fields: dict[str, object] = {
         "branch": branch,
@@ -82,7 +81,7 @@ if submitted:
         path = Path(tmp) / f"upload{Path(upload.name).suffix.lower() or '.csv'}"
         path.write_bytes(upload.getvalue())
         try:
-            with st.spinner("Reading the list and checking feasibility…"):
+            with st.spinner(t("submit.checking")):
                 submission = api.submit(
                     data.app(),
                     fields,
@@ -92,25 +91,30 @@ if submitted:
                     list_name=upload.name,
                 )
         except (UserError, ConfigurationError) as exc:
-            st.error(f"The request was not accepted: {exc}")
+            st.error(t("submit.refused", error=exc))
             st.stop()
     data.refresh()
     result = submission.result
     if result.duplicate:
-        st.info(f"This request was already submitted as campaign {result.campaign_id}.")
+        st.info(t("submit.duplicate", id=result.campaign_id))
     else:
         st.success(
-            f"Submitted as campaign {result.campaign_id}: {result.rows:,} rows, "
-            f"{result.valid_numbers:,} valid numbers, {result.problem_count:,} rows with problems."
+            t(
+                "submit.done",
+                id=result.campaign_id,
+                rows=f"{result.rows:,}",
+                valid=f"{result.valid_numbers:,}",
+                problems=f"{result.problem_count:,}",
+            )
         )
     if result.problems:
-        with st.expander(f"Rows with problems ({result.problem_count:,})"):
+        with st.expander(t("submit.problems", n=f"{result.problem_count:,}")):
             st.dataframe(
                 pd.DataFrame(
                     [(p.row_number, mask_number(p.raw, user), p.reason) for p in result.problems],
-                    columns=["row", "value", "problem"],
+                    columns=[t("submit.row"), t("value"), t("submit.problem")],
                 ),
                 hide_index=True,
             )
     if submission.feasibility:
-        data.show_feasibility(result.campaign_id, submission.feasibility)
+        widgets.show_feasibility(result.campaign_id, submission.feasibility)

@@ -59,7 +59,9 @@ def _shown(at: AppTest) -> str:
 
 
 def test_nobody_sees_anything_before_signing_in(two_branches: dict[str, int]) -> None:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30).run()
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30)
+    at.session_state["lang"] = "en"
+    at.run()
     assert not at.exception
     assert "sign in" in at.title[0].value
     assert "GZ-5G_PLUS_59" not in _shown(at)
@@ -73,7 +75,9 @@ def test_nobody_sees_anything_before_signing_in(two_branches: dict[str, int]) ->
     assert "Signed in as **gz**" in _shown(at)
     assert "GZ-5G_PLUS_59" in _shown(at) and "SZ-5G_PLUS_59" not in _shown(at)
     # A page run on its own (a bookmark) asks for a user too.
-    alone = _page("overview.py").run()
+    alone = _page("overview.py")
+    alone.session_state["lang"] = "en"
+    alone.run()
     assert "Sign in first" in alone.warning[0].value and not alone.dataframe
 
 

@@ -12,7 +12,7 @@ import pytest
 from builders import NOW, outbound, real_today, seed_operator, submitted
 from sqlalchemy import select
 
-from campaigns import services
+from campaigns import services, views
 from campaigns.model import CampaignState, ContactState, Phase
 from campaigns.storage import orm
 from flows import api
@@ -105,6 +105,13 @@ def test_small_campaign_through_every_stage(flow_app: App) -> None:
     assert [m["headers"]["Idempotency-Key"] for m in summaries] == [f"{cid}:final-summary"]
     assert summaries[0]["json"]["state"] == "COMPLETED"
     assert all(r["file_path"] and os.path.exists(r["file_path"]) for r in reports)
+    # Each slice task kept the dashboard's contact funnel up to date: it counts what the
+    # attempts count, without reading them.
+    with flow_app.uow() as uow:
+        reached = uow.attempts.reached(cid)
+    board = views.campaign_board(uow=flow_app.uow(), campaign_id=cid)
+    stages = {s["stage"]: s["count"] for s in board["stages"] if s["stage"] != "records"}
+    assert stages == reached and reached["dialled"] > 0
 
 
 def _run_in_thread(cid: int) -> tuple[threading.Thread, dict[str, object]]:

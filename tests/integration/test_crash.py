@@ -137,3 +137,8 @@ def test_kill_9_at_20_random_points_never_dials_a_slot_twice_nor_loses_a_contact
         rolled[h["disposition"]] += h["calls"]
     assert rolled == Counter(a.disposition for a in attempts)
     assert sum(h["attempts"] for h in hours) == sum(counted.values())
+    # The contacts' funnel stages, refreshed after each slice from the last one fully
+    # recorded, count what the attempts count, kills or not.
+    with app.uow() as uow:
+        reached = uow.attempts.reached(cid)
+        assert uow.dashboard.reach(cid)[None] == reached

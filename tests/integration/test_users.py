@@ -81,12 +81,14 @@ def test_cli_adds_a_user_from_stdin(
             "--branch",
             "SZ",
             "--password-stdin",
+            "--display-name",
+            "深圳 王芳",
         ]
     )
     assert code == 0 and "user sz added (BRANCH)" in capsys.readouterr().out
     assert services.authenticate(
         uow=sqlite_app.uow(), username="sz", password="a-long-password"
-    ) == Principal("sz", Role.BRANCH, "SZ")
+    ) == Principal("sz", Role.BRANCH, "SZ", display_name="深圳 王芳")
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
     assert (
         cli.main(["--database", url, "users", "add", "li", "--role", "staff", "--password-stdin"])

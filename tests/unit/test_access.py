@@ -10,6 +10,7 @@ from campaigns.access import (
     check_new_user,
     hash_password,
     mask_number,
+    mask_text,
     verify_password,
 )
 from campaigns.errors import ValidationError
@@ -60,3 +61,7 @@ def test_numbers_are_masked_unless_the_user_may_see_them() -> None:
     assert mask_number(number, Principal("m", Role.MANAGER)) == "138****8000"
     assert mask_number(number, Principal("a", Role.ADMIN, pii=True)) == number
     assert mask_number(None) == ""
+    note = "客户要求改约，回拨 +8613800138000 或 13900139000"
+    assert mask_text(note) == "客户要求改约，回拨 138****8000 或 139****9000"
+    assert mask_text(note, Principal("a", Role.ADMIN, pii=True)) == note
+    assert mask_text(None) == ""
