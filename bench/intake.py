@@ -44,7 +44,7 @@ def _write_list(path: Path, rows: int) -> None:
 
 def _run(rows: int, database: str | None, out: Any) -> None:
     from campaigns import services
-    from campaigns.intake import ListLimits, iter_rows, open_list
+    from campaigns.intake import ListLimits, open_list
     from campaigns.model import CampaignRequestDraft
     from campaigns.storage.bulk import load_reference
     from flows import migrate
@@ -78,7 +78,7 @@ def _run(rows: int, database: str | None, out: Any) -> None:
                 today + timedelta(days=5),
                 today.strftime("%Y-%m"),
             ),
-            rows=iter_rows(lf),
+            rows=lf,
             file_digest=lf.digest,
             list_filename=path.name,
             now=now,

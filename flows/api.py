@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from campaigns import reporting, services
-from campaigns.intake import draft_from_fields, iter_rows, open_list
+from campaigns.intake import draft_from_fields, open_list
 from campaigns.model import CampaignRecord, CampaignState, DeliveryStatus
 from flows.bootstrap import App
 
@@ -47,11 +47,12 @@ def submit(
     result = services.submit_request(
         uow=app.uow(),
         draft=draft,
-        rows=iter_rows(lf),
+        rows=lf,
         file_digest=lf.digest,
         list_filename=list_name or list_path.name,
         now=datetime.now(UTC),
         limits=limits,
+        source=app.subscriber_source(),
     )
     feasibility = None
     campaign = services.get_campaign(uow=app.uow(), campaign_id=result.campaign_id)

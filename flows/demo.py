@@ -18,7 +18,7 @@ from rich.table import Table
 
 from campaigns import reporting, services
 from campaigns.access import Role
-from campaigns.intake import iter_rows, open_list
+from campaigns.intake import open_list
 from campaigns.model import CampaignRequestDraft
 from campaigns.operations import ShiftRecord
 from campaigns.storage.bulk import load_operator, load_reference
@@ -99,7 +99,7 @@ def run_demo(
                 month=today.strftime("%Y-%m"),
                 submitted_by="gz-marketing",
             ),
-            rows=iter_rows(lf),
+            rows=lf,
             file_digest=lf.digest,
             list_filename=list_path.name,
             now=now,
