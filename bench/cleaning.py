@@ -20,8 +20,8 @@ REFUSED ones among them), writes a messy CSV list to a temp dir, and drops both 
   Figure 2  the naive pipeline on a --naive-rows slice of the same file: phonenumbers
             parse/validate/format per row, one SELECT per check per row, one ORM insert and
             flush per row; its time per row against Figure 1's.
-  Figure 3  campaigns.fastphone.normalise_many against phonenumbers on bench/normaliser.py's
-            list (re-measured here, same generator).
+  Figure 3  campaigns.fastphone.normalise_columns (what the loader calls) against phonenumbers
+            on bench/normaliser.py's list (re-measured here, same generator).
 
     .venv/bin/python bench/cleaning.py                       # the issue's sizes
     .venv/bin/python bench/cleaning.py --rows 20000 --subscribers 100000 --runs 2   # quick
@@ -443,10 +443,10 @@ def naive(url: str, csv_path: Path, rows: int) -> float:
 
 
 def normaliser_ratio(n: int) -> tuple[float, float]:
-    """(normalise_many rows/s, phonenumbers rows/s) on bench/normaliser.py's list."""
+    """(normalise_columns rows/s, phonenumbers rows/s) on bench/normaliser.py's list."""
     from normaliser import baseline, make_list
 
-    from campaigns.fastphone import normalise_many
+    from campaigns.fastphone import normalise_columns
 
     rows = make_list(n, 20251101)
     baseline(rows[0])
@@ -455,7 +455,7 @@ def normaliser_ratio(n: int) -> tuple[float, float]:
         baseline(r)
     base = time.perf_counter() - t
     t = time.perf_counter()
-    normalise_many(rows)
+    normalise_columns(rows)
     fast = time.perf_counter() - t
     return n / fast, n / base
 
@@ -599,7 +599,7 @@ def _bench(args: argparse.Namespace, url: str, name: str) -> int:
     print(f"{'    naive ' + f'{per_naive * 1e6:,.0f} us/row on {naive_rows:,} rows':<44}")
     print(f"{'    fast  ' + f'{per_fast * 1e6:,.1f} us/row on {args.rows:,} rows':<44}")
     print(
-        f"{'3 normalise_many / phonenumbers':<44}{fast_rate / base_rate:>15.1f}x{'(info)':>12}"
+        f"{'3 normalise_columns / phonenumbers':<44}{fast_rate / base_rate:>15.1f}x{'(info)':>12}"
         f"  {fast_rate:,.0f} vs {base_rate:,.0f} rows/s"
     )
     return 0 if ok_wall and ok_rss and ok_ratio else 1
