@@ -36,7 +36,8 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from operator import mul
+from itertools import repeat
+from operator import mul, sub, truediv
 from typing import Any
 
 from campaigns.errors import ConfigurationError
@@ -308,35 +309,37 @@ class _Table:
     ) -> None:
         self.step = step
         limit = max(samples.largest(0.0), 3 * prior_mean)
-        self.rows: list[list[float]] = []
-        for i in range(int(limit / step) + 2):
-            e = i * step
-            above = samples.above(e)
-            pseudo = weight * math.exp(-e / prior_mean)
-            row = []
-            for o in offsets:
-                if o <= 0:
-                    row.append(0.0)
-                    continue
-                done = above - samples.above(e + o)
-                prior = 1 - math.exp(-o / prior_mean)
-                row.append((done + pseudo * prior) / (above + pseudo) if above else prior)
-            self.rows.append(row)
-        self.columns = _Columns(self.rows, len(offsets))
-
-    def row(self, elapsed: float) -> list[float]:
-        return self.rows[self.index(elapsed)]
+        self.size = int(limit / step) + 2
+        # Built a column (horizon) at a time: the same values, each from the same
+        # expression, as row by row, with the per-row work done once.
+        edges = [i * step for i in range(self.size)]
+        above = [samples.above(e) for e in edges]
+        pseudo = [weight * math.exp(-e / prior_mean) for e in edges]
+        columns = []
+        for o in offsets:
+            if o <= 0:
+                columns.append([0.0] * self.size)
+                continue
+            prior = 1 - math.exp(-o / prior_mean)
+            ends = [samples.above(e + o) for e in edges]
+            columns.append(
+                [
+                    (a - end + p * prior) / (a + p) if a else prior
+                    for a, end, p in zip(above, ends, pseudo, strict=True)
+                ]
+            )
+        self.columns = _Columns(columns)
 
     def index(self, elapsed: float) -> int:
         """The row that holds for a call `elapsed` seconds in."""
-        return min(len(self.rows) - 1, max(0, int(elapsed / self.step)))
+        return min(self.size - 1, max(0, int(elapsed / self.step)))
 
 
 class _Columns:
     """A table of probabilities p by row and horizon, stored by horizon, with p(1 - p)."""
 
-    def __init__(self, rows: Sequence[Sequence[float]], width: int) -> None:
-        self._p = [[row[k] for row in rows] for k in range(width)]
+    def __init__(self, columns: list[list[float]]) -> None:
+        self._p = columns
         self._spread = [[p - p * p for p in column] for column in self._p]
 
     def sums(
@@ -356,7 +359,7 @@ class _Columns:
 def _rows_of(sinces: list[float], table: _Table, now: float) -> Iterator[tuple[int, int]]:
     """(row, calls) for calls begun at `sinces` (ascending), as `table.index(now - since)`
     places them; one bisect per row in use."""
-    hi, last = len(sinces), len(table.rows) - 1
+    hi, last = len(sinces), table.size - 1
     while hi > 0:
         i = table.index(now - sinces[hi - 1])
         if i >= last:  # every earlier start is in the last row too
@@ -433,8 +436,11 @@ class Pacer:
         self._fresh: list[float] = []
         self._t_talk: _Table | None = None
         self._t_wrap: _Table | None = None
-        self._t_live: list[list[float]] = []
-        self._live_columns = _Columns([], 0)
+        self._live_rows = 0
+        self._live_columns = _Columns([])
+        # Originate times of the pool's calls not answered by a person (ascending, as the
+        # pool's own order): the estimate's ringing calls.
+        self._ringing: list[float] = []
 
     # ------------------------------------------------------------------ inputs
 
@@ -481,7 +487,9 @@ class Pacer:
             self._idle.pop(request.agent, None)
             self._set_agent(request.agent, "reserved", now)
         else:
+            self._pool_pop(request.key)
             self._pool[request.key] = _PoolCall(now)
+            insort(self._ringing, now)
 
     def observe(self, event: DialerEvent) -> None:
         """Take in one dialer event."""
@@ -497,9 +505,15 @@ class Pacer:
                 self._resolve(key, at, live=by is not AnsweredBy.MACHINE)
                 call = self._pool.get(key)
                 if call is not None:
-                    call.answered = by is not AnsweredBy.MACHINE
+                    answered = by is not AnsweredBy.MACHINE
+                    if answered is not call.answered:
+                        if answered:
+                            self._unring(call.born)
+                        else:
+                            insort(self._ringing, call.born)
+                    call.answered = answered
             case CallBridged(key=key, agent=name):
-                if self._pool.pop(key, None) is not None:
+                if self._pool_pop(key):
                     self._steer(abandoned=False)
                 self._reserved.pop(key, None)
                 self._idle.pop(name, None)
@@ -510,7 +524,7 @@ class Pacer:
                 self._resolve(key, at, live=False)
                 self._born.pop(key, None)
                 self._resolved.discard(key)
-                pooled = self._pool.pop(key, None) is not None
+                pooled = self._pool_pop(key)
                 if reason is EndReason.ABANDONED:
                     self.window.add(at, live=1, abandoned=1)
                     if pooled:
@@ -533,6 +547,18 @@ class Pacer:
                     self._free(name, at)
             case _:
                 pass
+
+    def _pool_pop(self, key: str) -> bool:
+        """Take a call out of the pool; whether it was there."""
+        call = self._pool.pop(key, None)
+        if call is None:
+            return False
+        if not call.answered:
+            self._unring(call.born)
+        return True
+
+    def _unring(self, born: float) -> None:
+        del self._ringing[bisect_left(self._ringing, born)]
 
     def _free(self, name: str, at: float) -> None:
         self._set_agent(name, "idle", at)
@@ -617,17 +643,21 @@ class Pacer:
             prior = p * min(1.0, h / (2 * c.prior_answer_seconds))
             got = len(live) - live.above(h)
             self._fresh.append((got + w * prior) / (n + w))
-        self._t_live = []
         limit = max(all_.largest(0.0), 2 * c.prior_answer_seconds)
-        for i in range(int(limit / 0.5) + 2):
-            a = i * 0.5
-            left = all_.above(a)
-            row = []
-            for k, h in enumerate(self._grid):
-                due = live.above(a) - live.above(a + h)
-                row.append((due + self._fresh[k]) / (left + 1))
-            self._t_live.append(row)
-        self._live_columns = _Columns(self._t_live, len(self._grid))
+        self._live_rows = int(limit / 0.5) + 2
+        # A column (horizon) at a time, each value from the same expression as before.
+        ages = [i * 0.5 for i in range(self._live_rows)]
+        left = [all_.above(a) + 1 for a in ages]
+        live_above = [live.above(a) for a in ages]
+        self._live_columns = _Columns(
+            [
+                [
+                    (due - live.above(a + h) + fresh) / n_left
+                    for a, due, n_left in zip(ages, live_above, left, strict=True)
+                ]
+                for h, fresh in zip(self._grid, self._fresh, strict=True)
+            ]
+        )
         self._built_at = self._talk.added + self._wrap.added + self._ages.all.added
 
     # ------------------------------------------------------------------ decisions
@@ -698,11 +728,11 @@ class Pacer:
         # center costs the number of distinct rows (tens), not of agents (thousands).
         talking = list(_rows_of(self._busy["talking"][0], talk, now))
         wrapping = list(_rows_of(self._busy["wrapping"][0], wrap, now))
-        last = len(self._t_live) - 1
-        ringing: Counter[int] = Counter(
-            min(last, int((now - c.born) / 0.5)) for c in self._pool.values() if not c.answered
-        )
-        answered = float(len(self._pool) - ringing.total())
+        # Ringing calls by row, oldest first (the pool's order), as
+        # min(last, int((now - born) / 0.5)) per call, mapped in C.
+        ages = map(truediv, map(sub, repeat(now, len(self._ringing)), self._ringing), repeat(0.5))
+        ringing: Counter[int] = Counter(map(min, repeat(self._live_rows - 1), map(int, ages)))
+        answered = float(len(self._pool) - len(self._ringing))
         # Per horizon, agents freed and live answers due, with their variances: sums over
         # the table rows in use, in the order the rows were counted.
         supply = talk.columns.sums(talking, [float(idle)] * g, spread=False)
