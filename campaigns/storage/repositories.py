@@ -151,6 +151,27 @@ def _copy_cells(values: list[Any], processor: Any) -> list[str]:
     return [_copy_text(v) for v in values]
 
 
+def _array_text(values: Sequence[Any]) -> str:
+    """An array's text form ('{"a","b",NULL}'), for a statement written out by hand; every
+    element but a number is quoted, so any value's text can be read back."""
+    kinds = {type(v) for v in values}
+    kinds.discard(type(None))
+    if kinds <= {int}:
+        cells = ["NULL" if v is None else str(v) for v in values]
+    elif kinds == {datetime}:
+        cells = ["NULL" if v is None else f'"{v.isoformat()}"' for v in values]
+    else:
+        cells = ["NULL" if v is None else _array_cell(v) for v in values]
+    return "{" + ",".join(cells) + "}"
+
+
+def _array_cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 _HELD_COLUMNS: tuple[str, ...] = ("idempotency_key", "campaign_id", "contact_id", "e164")
 _HELD_COLUMNS += ("agent_id", "attempt_no", "phase", "dialed_at")
 _BEGIN_HELD = "outbound_begin_held_v2"
@@ -1020,18 +1041,21 @@ class SqlAlchemyAttemptRepository:
                 # and planning it afresh cost more than running it.
                 cursor.execute(_prepare_begin_held(types))
                 raw.info[_BEGIN_HELD] = True
+            # Each array goes as one literal ('{...}'): the server reads it with the array
+            # type's input function, where ARRAY[...] made it parse and evaluate one
+            # expression per element.
             columns = [
-                [p(r[n]) if p else r[n] for r in rows]
+                _array_text([p(r[n]) if p else r[n] for r in rows])
                 for n, p in zip(_HELD_COLUMNS, processors, strict=True)
             ]
             casts = ", ".join(f"%s::{t}[]" for t in types)
             cursor.execute(
                 f"EXECUTE {_BEGIN_HELD} (%s::bigint[], %s, %s, %s::text[], %s, %s, %s, {casts})",
                 [
-                    ids,
+                    _array_text(ids),
                     ContactState.DIALING.value,
                     worker,
-                    numbers,
+                    _array_text(numbers),
                     campaign_id,
                     now,
                     orm.ATTEMPT_DIALLED,
