@@ -808,11 +808,18 @@ class SqlAlchemyContactRepository:
         ]
 
     def renew_claims(
-        self, campaign_id: int, *, worker: str, until: datetime, ids: Sequence[int] | None = None
+        self,
+        campaign_id: int,
+        *,
+        worker: str,
+        until: datetime,
+        ids: Sequence[int] | None = None,
+        stale_before: datetime | None = None,
     ) -> set[int]:
-        """Extend `worker`'s leases (on `ids` only, if given) to `until`; returns the ids it
-        still holds. A contact another worker took over after the lease ran out is not
-        among them, and must not be dialled."""
+        """Extend `worker`'s leases (on `ids` only, if given; with `stale_before`, only those
+        that run out before it) to `until`; returns the ids it still holds, renewed or not.
+        A contact another worker took over after the lease ran out is not among them, and
+        must not be dialled."""
         t = _contacts()
         conds = [t.c.state == ContactState.DIALING, t.c.claimed_by == worker]
         parts: Iterable[Sequence[int] | None] = [None] if ids is None else _chunks(ids)
@@ -825,11 +832,18 @@ class SqlAlchemyContactRepository:
                 if part is None
                 else [*conds, t.c.id.in_(part)]
             )
-            held.update(
-                self.session.execute(
-                    update(t).where(*where).values(claimed_until=until).returning(t.c.id)
-                ).scalars()
-            )
+            if stale_before is None:
+                held.update(
+                    self.session.execute(
+                        update(t).where(*where).values(claimed_until=until).returning(t.c.id)
+                    ).scalars()
+                )
+                continue
+            # Each renewal writes a new version of every row it extends, with its index
+            # entries: leases with time left are looked at, not rewritten.
+            held.update(self.session.scalars(select(t.c.id).where(*where)))
+            stale = t.c.claimed_until.is_(None) | (t.c.claimed_until < stale_before)
+            self.session.execute(update(t).where(*where, stale).values(claimed_until=until))
         return held
 
     def release_claims(self, campaign_id: int, *, worker: str, now: datetime) -> int:
