@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import enum
 import io
 import itertools
 import zlib
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Enum,
     Row,
     Table,
     any_,
@@ -67,22 +69,32 @@ def _lease_expired(now: datetime) -> Any:
 
 
 def _update_from_values(
-    session: Session, table: Table, key: str, rows: Sequence[dict[str, Any]]
+    session: Session,
+    table: Table,
+    key: str,
+    rows: Sequence[dict[str, Any]],
+    fixed: dict[str, Any] | None = None,
 ) -> bool:
-    """On PostgreSQL (psycopg2), update many rows matched by `key`: COPY them into a
-    temporary table, then one UPDATE … FROM it per set of columns. Returns False elsewhere
-    (nothing done)."""
+    """On PostgreSQL (psycopg2), update many rows matched by `key`, setting the columns
+    `fixed` to the same value in every row: COPY them into a temporary table, then one
+    UPDATE … FROM it per set of columns. Returns False elsewhere (nothing done)."""
     bind = session.get_bind()
     if bind.dialect.name != "postgresql" or bind.dialect.driver != "psycopg2":
         return False
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    fixed = fixed or {}
+    # Rows are grouped by the columns they set: sorted once per shape of dict, not per row.
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for r in rows:
-        groups.setdefault(tuple(sorted(k for k in r if k != key)), []).append(r)
+        shapes.setdefault(tuple(r), []).append(r)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for shape, members in shapes.items():
+        columns = tuple(sorted(k for k in shape if k != key and k not in fixed))
+        groups.setdefault(columns, []).extend(members)
     cursor = session.connection().connection.cursor()
     try:
         for columns, group in groups.items():
             names = [key, *columns]
-            types, processors = _sql_types(table, names, bind.dialect)
+            types, converters = _sql_types(table, names, bind.dialect)
             temp = f"_bulk_{table.name}_{zlib.crc32(' '.join(names).encode()):08x}"
             # COPY parses a thousand rows in a fraction of what a VALUES list costs.
             cursor.execute(
@@ -91,18 +103,21 @@ def _update_from_values(
             )
             # Column by column: one kind of value each, formatted without a call per cell.
             cells = [
-                _copy_cells([r[n] for r in group], p)
-                for n, p in zip(names, processors, strict=True)
+                _copy_cells(convert([r[n] for r in group]))
+                for n, convert in zip(names, converters, strict=True)
             ]
             lines = "\n".join(map("\t".join, zip(*cells, strict=True)))
             cursor.copy_expert(f"COPY {temp} FROM STDIN", io.StringIO(lines + "\n"))
-            sets = ", ".join(f"{n} = v.{n}" for n in columns)
+            sets = ", ".join(
+                [*(f"{n} = v.{n}" for n in columns), *(f"{n} = %({n})s" for n in fixed)]
+            )
             # The keys also as an array compared with = ANY: the rows are looked up in the
             # key's index. Joined to the temporary table alone, the planner hashed the
             # whole table (a sequential scan of every contact, or every attempt, per flush).
             cursor.execute(
                 f"UPDATE {table.name} AS t SET {sets} FROM {temp} AS v WHERE t.{key} = v.{key} "
-                f"AND t.{key} = ANY(ARRAY(SELECT {key} FROM {temp}))"
+                f"AND t.{key} = ANY(ARRAY(SELECT {key} FROM {temp}))",
+                fixed,
             )
             cursor.execute(f"DELETE FROM {temp}")
     finally:
@@ -110,14 +125,45 @@ def _update_from_values(
     return True
 
 
-def _sql_types(table: Table, names: Sequence[str], dialect: Any) -> tuple[list[str], list[Any]]:
-    """Per column: its type in SQL, and the function that turns a value into a parameter
-    (None: as it is); for statements written out by hand."""
-    columns = [table.c[n] for n in names]
-    return (
-        [c.type.compile(dialect=dialect) for c in columns],
-        [c.type.bind_processor(dialect) for c in columns],
-    )
+_Converter = Callable[[list[Any]], list[Any]]
+_TYPES: dict[tuple[Table, tuple[str, ...], Any], tuple[list[str], list[_Converter]]] = {}
+
+
+def _sql_types(
+    table: Table, names: Sequence[str], dialect: Any
+) -> tuple[list[str], list[_Converter]]:
+    """Per column: its type in SQL, and the function that turns a column of values into
+    parameters; for statements written out by hand (kept per table, columns and dialect)."""
+    key = (table, tuple(names), dialect)
+    if key not in _TYPES:
+        columns = [table.c[n] for n in names]
+        _TYPES[key] = (
+            [c.type.compile(dialect=dialect) for c in columns],
+            [_converter(c.type, c.type.bind_processor(dialect)) for c in columns],
+        )
+    return _TYPES[key]
+
+
+def _converter(kind: Any, processor: Any) -> _Converter:
+    """A column's values as parameters: each through the type's bind processor, except
+    that an enum is converted once per member and a UTC timestamp needs no conversion."""
+    if processor is None:
+        return list
+    if isinstance(kind, orm.UTCDateTime):
+        # The processor turns an aware timestamp into UTC: one already in UTC is the same.
+        return lambda values: [v if v is None or v.tzinfo is UTC else processor(v) for v in values]
+    if isinstance(kind, Enum):
+
+        def enums(values: list[Any]) -> list[Any]:
+            kinds = {type(v) for v in values}
+            kinds.discard(type(None))
+            if len(kinds) > 1 or not all(issubclass(k, enum.Enum) for k in kinds):
+                return [processor(v) for v in values]
+            done = {v: processor(v) for v in set(values)}
+            return [done[v] for v in values]
+
+        return enums
+    return lambda values: [processor(v) for v in values]
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -136,10 +182,8 @@ def _copy_text(value: Any) -> str:
     return str(value)
 
 
-def _copy_cells(values: list[Any], processor: Any) -> list[str]:
+def _copy_cells(values: list[Any]) -> list[str]:
     """One column's cells in COPY's text format, as `_copy_text` writes each."""
-    if processor is not None:
-        values = [processor(v) for v in values]
     kinds = {type(v) for v in values}
     kinds.discard(type(None))
     if kinds <= {int, float}:
@@ -915,9 +959,9 @@ class SqlAlchemyContactRepository:
         """Bulk update contacts by primary key after their attempts were recorded; each
         leaves its worker's claim."""
         if updates:
-            rows = [u | {"claimed_by": None, "claimed_until": None} for u in updates]
-            if not _update_from_values(self.session, _contacts(), "id", rows):
-                self.session.execute(update(orm.Contact), rows)
+            released = {"claimed_by": None, "claimed_until": None}
+            if not _update_from_values(self.session, _contacts(), "id", updates, released):
+                self.session.execute(update(orm.Contact), [u | released for u in updates])
 
 
 class SqlAlchemyDncRepository:
@@ -1048,7 +1092,7 @@ class SqlAlchemyAttemptRepository:
             fresh = [r for r in rows if r["contact_id"] in kept and r["e164"] not in stopped]
             return kept, stopped, self.begin_many(fresh)
         table = cast(Table, orm.CallAttempt.__table__)
-        types, processors = _sql_types(table, _HELD_COLUMNS, bind.dialect)
+        types, converters = _sql_types(table, _HELD_COLUMNS, bind.dialect)
         raw = self.session.connection().connection
         cursor = raw.cursor()
         try:
@@ -1061,8 +1105,8 @@ class SqlAlchemyAttemptRepository:
             # type's input function, where ARRAY[...] made it parse and evaluate one
             # expression per element.
             columns = [
-                _array_text([p(r[n]) if p else r[n] for r in rows])
-                for n, p in zip(_HELD_COLUMNS, processors, strict=True)
+                _array_text(convert([r[n] for r in rows]))
+                for n, convert in zip(_HELD_COLUMNS, converters, strict=True)
             ]
             casts = ", ".join(f"%s::{t}[]" for t in types)
             cursor.execute(
@@ -1139,8 +1183,8 @@ class SqlAlchemyAttemptRepository:
         """Complete attempts with their outcome, matched by idempotency key; a column a row
         leaves out keeps its stored value."""
         table = cast(Table, orm.CallAttempt.__table__)
-        ended = [r | {"status": orm.ATTEMPT_ENDED} for r in rows]
-        if _update_from_values(self.session, table, "idempotency_key", ended):
+        fixed = {"status": orm.ATTEMPT_ENDED}
+        if _update_from_values(self.session, table, "idempotency_key", rows, fixed):
             return
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for r in rows:
