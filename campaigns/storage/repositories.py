@@ -16,6 +16,7 @@ from sqlalchemy import (
     Enum,
     Row,
     Table,
+    Text,
     any_,
     bindparam,
     case,
@@ -251,6 +252,20 @@ def _prepare_begin_held(types: Sequence[str]) -> str:
 def _contacts() -> Table:
     # Core statements on the table: the hot dialing path skips the ORM's bulk machinery.
     return cast(Table, orm.Contact.__table__)
+
+
+def _among(session: Session, column: Any, values: Sequence[Any]) -> Iterable[Any]:
+    """Conditions that together select the rows whose `column` is among `values`: on
+    PostgreSQL one, the values as one array literal compared with = ANY (no bound
+    parameter per value to render, nor an expression per element for the server to
+    parse); elsewhere IN over chunks that stay under SQLite's parameter limit."""
+    if session.get_bind().dialect.name == "postgresql":
+        if values:
+            literal = bindparam(None, _array_text(values), type_=Text)
+            yield column == any_(sql_cast(literal, ARRAY(column.type)))
+        return
+    for part in _chunks(values):
+        yield column.in_(part)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -1170,10 +1185,10 @@ class SqlAlchemyAttemptRepository:
         contact id -> (idempotency key, dialed at)."""
         a = orm.CallAttempt
         out: dict[int, tuple[str, datetime]] = {}
-        for part in _chunks(contact_ids):
+        for among in _among(self.session, a.contact_id, contact_ids):
             for contact_id, key, dialed_at in self.session.execute(
                 select(a.contact_id, a.idempotency_key, a.dialed_at).where(
-                    a.contact_id.in_(part), a.status == orm.ATTEMPT_DIALLED
+                    among, a.status == orm.ATTEMPT_DIALLED
                 )
             ):
                 out[contact_id] = (key, dialed_at)
@@ -1246,10 +1261,10 @@ class SqlAlchemyAttemptRepository:
         a = orm.CallAttempt
         abandoned = a.disposition == Disposition.ABANDONED
         out: dict[str, tuple[list[datetime], list[datetime]]] = {}
-        for part in _chunks(sorted(set(numbers))):
+        for among in _among(self.session, a.e164, sorted(set(numbers))):
             rows = self.session.execute(
                 select(a.e164, a.dialed_at, a.ended_at, a.disposition).where(
-                    a.e164.in_(part),
+                    among,
                     (a.dialed_at >= since) | (abandoned & (a.dialed_at >= abandoned_since)),
                 )
             )
