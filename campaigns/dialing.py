@@ -264,6 +264,10 @@ class CallTracker:
         )
 
 
+#: Events that change neither staffed nor handling time (most events are these).
+_NOT_METERED = frozenset({RingingStarted, CallAnswered, CallEnded})
+
+
 class OccupancyMeter:
     """Staffed time (signed in) and handling time (bridged to disposed) within [start, end]."""
 
@@ -280,6 +284,8 @@ class OccupancyMeter:
 
     def observe(self, event: DialerEvent) -> None:
         """Take in an event."""
+        if type(event) in _NOT_METERED:
+            return
         match event:
             case AgentSignedIn(agent=agent, at=at):
                 self._signed_in.setdefault(agent, at)

@@ -37,7 +37,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import repeat
-from operator import mul, sub, truediv
+from operator import add, mul, sub, truediv
 from typing import Any
 
 from campaigns.errors import ConfigurationError
@@ -54,6 +54,7 @@ from campaigns.ports import (
     CallRequest,
     DialerEvent,
     EndReason,
+    RingingStarted,
 )
 
 
@@ -264,6 +265,11 @@ class _Samples:
         """How many samples exceed x."""
         return len(self._sorted) - bisect_right(self._sorted, x)
 
+    def above_each(self, xs: Iterable[float]) -> list[int]:
+        """`above(x)` for each x, mapped in C."""
+        found = map(bisect_right, repeat(self._sorted), xs)
+        return list(map(sub, repeat(len(self._sorted)), found))
+
     def quantile(self, q: float, default: float) -> float:
         if not self._sorted:
             return default
@@ -313,7 +319,7 @@ class _Table:
         # Built a column (horizon) at a time: the same values, each from the same
         # expression, as row by row, with the per-row work done once.
         edges = [i * step for i in range(self.size)]
-        above = [samples.above(e) for e in edges]
+        above = samples.above_each(edges)
         pseudo = [weight * math.exp(-e / prior_mean) for e in edges]
         columns = []
         for o in offsets:
@@ -321,7 +327,7 @@ class _Table:
                 columns.append([0.0] * self.size)
                 continue
             prior = 1 - math.exp(-o / prior_mean)
-            ends = [samples.above(e + o) for e in edges]
+            ends = samples.above_each(map(add, edges, repeat(o)))
             columns.append(
                 [
                     (a - end + p * prior) / (a + p) if a else prior
@@ -493,6 +499,8 @@ class Pacer:
 
     def observe(self, event: DialerEvent) -> None:
         """Take in one dialer event."""
+        if type(event) is RingingStarted:
+            return  # the most frequent event, and nothing the pacer counts
         at = event.at.timestamp()
         match event:
             case AgentSignedIn(agent=name):
@@ -647,13 +655,15 @@ class Pacer:
         self._live_rows = int(limit / 0.5) + 2
         # A column (horizon) at a time, each value from the same expression as before.
         ages = [i * 0.5 for i in range(self._live_rows)]
-        left = [all_.above(a) + 1 for a in ages]
-        live_above = [live.above(a) for a in ages]
+        left = [n + 1 for n in all_.above_each(ages)]
+        live_above = live.above_each(ages)
         self._live_columns = _Columns(
             [
                 [
-                    (due - live.above(a + h) + fresh) / n_left
-                    for a, due, n_left in zip(ages, live_above, left, strict=True)
+                    (due - later + fresh) / n_left
+                    for due, later, n_left in zip(
+                        live_above, live.above_each(map(add, ages, repeat(h))), left, strict=True
+                    )
                 ]
                 for h, fresh in zip(self._grid, self._fresh, strict=True)
             ]
