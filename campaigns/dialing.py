@@ -82,6 +82,7 @@ _FAILED = {
     FailureCause.DECLINED: Disposition.REJECTED,
     FailureCause.NETWORK: Disposition.NETWORK_FAIL,
 }
+_MODE_NAMES = {mode: mode.value for mode in PacingMode}  # an enum's .value is a slow lookup
 _ENDED = {
     EndReason.BUSY: Disposition.BUSY,
     EndReason.NO_ANSWER: Disposition.NO_ANSWER,
@@ -807,7 +808,8 @@ class _Slice:
                 self.renew(now)
             plan = s.plan(now)
             modes = self.summary.modes
-            modes[plan.mode.value] = modes.get(plan.mode.value, 0) + 1
+            mode = _MODE_NAMES[plan.mode]
+            modes[mode] = modes.get(mode, 0) + 1
             due = self.hold_until is None or now >= self.hold_until
             round_due = now >= self.next_round
             # Top up the queue for the round about to be dialled (or at once when it is

@@ -33,7 +33,7 @@ import enum
 import math
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import repeat
@@ -349,11 +349,9 @@ class _Columns:
         self._spread = [[p - p * p for p in column] for column in self._p]
 
     def sums(
-        self, counts: Sequence[tuple[int, int]], start: Sequence[float], *, spread: bool
+        self, rows: list[int], weights: list[int], start: Sequence[float], *, spread: bool
     ) -> list[float]:
-        """Per horizon, start + the sum of count * p (or * p(1 - p)) over (row, count)."""
-        rows = [i for i, _ in counts]
-        weights = [n for _, n in counts]
+        """Per horizon, start + the sum of weight * p (or * p(1 - p)) over the rows."""
         columns = self._spread if spread else self._p
         # sum() adds floats one by one, as the loop it replaces did; only faster.
         return [
@@ -362,18 +360,23 @@ class _Columns:
         ]
 
 
-def _rows_of(sinces: list[float], table: _Table, now: float) -> Iterator[tuple[int, int]]:
-    """(row, calls) for calls begun at `sinces` (ascending), as `table.index(now - since)`
-    places them; one bisect per row in use."""
-    hi, last = len(sinces), table.size - 1
+def _rows_of(sinces: list[float], table: _Table, now: float) -> tuple[list[int], list[int]]:
+    """The rows in use and the calls in each, for calls begun at `sinces` (ascending), as
+    `table.index(now - since)` places them; one bisect per row in use."""
+    hi, last, step = len(sinces), table.size - 1, table.step
+    rows: list[int] = []
+    calls: list[int] = []
     while hi > 0:
-        i = table.index(now - sinces[hi - 1])
+        i = min(last, max(0, int((now - sinces[hi - 1]) / step)))  # table.index
         if i >= last:  # every earlier start is in the last row too
-            yield last, hi
-            return
-        lo = min(hi - 1, bisect_right(sinces, now - (i + 1) * table.step, 0, hi))
-        yield i, hi - lo
+            rows.append(last)
+            calls.append(hi)
+            break
+        lo = min(hi - 1, bisect_right(sinces, now - (i + 1) * step, 0, hi))
+        rows.append(i)
+        calls.append(hi - lo)
         hi = lo
+    return rows, calls
 
 
 @dataclass(slots=True)
@@ -436,6 +439,7 @@ class Pacer:
         self._prior_handle = c.prior_handle_seconds
         self._guard_binding = False
         self._plans: dict[str, int] = {}
+        self._predictive_plans: dict[int, Plan] = {}
         self._next_estimate = -math.inf
         self._built_at = -1
         self._grid: list[float] = []
@@ -692,7 +696,8 @@ class Pacer:
     def plan(self, now: datetime, *, max_calls: int | None = None) -> Plan:
         """How many calls to originate now, and which agents they reserve."""
         mode = self.mode_now()
-        self._plans[mode.value] = self._plans.get(mode.value, 0) + 1
+        name = _MODE_NAMES[mode]
+        self._plans[name] = self._plans.get(name, 0) + 1
         # Calls still waiting for an agent from the pool come first.
         spare = len(self._idle) - len(self._pool)
         room = None if max_calls is None else max_calls - len(self._born)
@@ -710,7 +715,12 @@ class Pacer:
         n = min(n, lines - len(self._pool))
         if room is not None:
             n = min(n, room)
-        return Plan(max(0, n), mode)
+        # Plans are immutable, and this kind repeats: one object per count.
+        n = max(0, n)
+        plan = self._predictive_plans.get(n)
+        if plan is None:
+            plan = self._predictive_plans[n] = Plan(n, mode)
+        return plan
 
     def _predictive(self, now: float) -> int:
         c = self.config
@@ -736,8 +746,8 @@ class Pacer:
         talk, wrap = self._t_talk, self._t_wrap
         # Calls in the same row of a table weigh the same: count them per row, so a large
         # center costs the number of distinct rows (tens), not of agents (thousands).
-        talking = list(_rows_of(self._busy["talking"][0], talk, now))
-        wrapping = list(_rows_of(self._busy["wrapping"][0], wrap, now))
+        talking = _rows_of(self._busy["talking"][0], talk, now)
+        wrapping = _rows_of(self._busy["wrapping"][0], wrap, now)
         # Ringing calls by row, oldest first (the pool's order), as
         # min(last, int((now - born) / 0.5)) per call, mapped in C.
         ages = map(truediv, map(sub, repeat(now, len(self._ringing)), self._ringing), repeat(0.5))
@@ -745,13 +755,13 @@ class Pacer:
         answered = float(len(self._pool) - len(self._ringing))
         # Per horizon, agents freed and live answers due, with their variances: sums over
         # the table rows in use, in the order the rows were counted.
-        supply = talk.columns.sums(talking, [float(idle)] * g, spread=False)
-        supply = wrap.columns.sums(wrapping, supply, spread=False)
-        var = talk.columns.sums(talking, [0.0] * g, spread=True)
-        var = wrap.columns.sums(wrapping, var, spread=True)
-        due = list(ringing.items())
-        demand = self._live_columns.sums(due, [answered] * g, spread=False)
-        var = self._live_columns.sums(due, var, spread=True)
+        supply = talk.columns.sums(*talking, [float(idle)] * g, spread=False)
+        supply = wrap.columns.sums(*wrapping, supply, spread=False)
+        var = talk.columns.sums(*talking, [0.0] * g, spread=True)
+        var = wrap.columns.sums(*wrapping, var, spread=True)
+        due = list(ringing), list(ringing.values())
+        demand = self._live_columns.sums(*due, [answered] * g, spread=False)
+        var = self._live_columns.sums(*due, var, spread=True)
         z, best = self.margin, math.inf
         for k in range(g):
             q = self._fresh[k]
@@ -778,4 +788,5 @@ class Pacer:
 
 
 _GRID = 6  # horizons the matching looks at
+_MODE_NAMES = {mode: mode.value for mode in PacingMode}
 _REBUILD = 300  # new samples before the tables are rebuilt
