@@ -205,6 +205,11 @@ def _array_text(values: Sequence[Any]) -> str:
         cells = ["NULL" if v is None else str(v) for v in values]
     elif kinds == {datetime}:
         cells = ["NULL" if v is None else f'"{v.isoformat()}"' for v in values]
+    elif kinds == {str}:
+        cells = [
+            "NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for v in values
+        ]
     else:
         cells = ["NULL" if v is None else _array_cell(v) for v in values]
     return "{" + ",".join(cells) + "}"
