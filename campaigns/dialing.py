@@ -82,6 +82,7 @@ _FAILED = {
     FailureCause.DECLINED: Disposition.REJECTED,
     FailureCause.NETWORK: Disposition.NETWORK_FAIL,
 }
+_MODE_NAMES = {mode: mode.value for mode in PacingMode}  # an enum's .value is a slow lookup
 _ENDED = {
     EndReason.BUSY: Disposition.BUSY,
     EndReason.NO_ANSWER: Disposition.NO_ANSWER,
@@ -264,6 +265,10 @@ class CallTracker:
         )
 
 
+#: Events that change neither staffed nor handling time (most events are these).
+_NOT_METERED = frozenset({RingingStarted, CallAnswered, CallEnded})
+
+
 class OccupancyMeter:
     """Staffed time (signed in) and handling time (bridged to disposed) within [start, end]."""
 
@@ -280,6 +285,8 @@ class OccupancyMeter:
 
     def observe(self, event: DialerEvent) -> None:
         """Take in an event."""
+        if type(event) in _NOT_METERED:
+            return
         match event:
             case AgentSignedIn(agent=agent, at=at):
                 self._signed_in.setdefault(agent, at)
@@ -479,8 +486,13 @@ class _Slice:
         if not self.claimed:
             return
         with self.uow:
+            # Leases with more than 3/5 left are not rewritten: claimed within the last two
+            # renewals, they hold at least 2/5 of a lease until the next one.
             held = self.uow.contacts.renew_claims(
-                self.campaign_id, worker=self.worker, until=now + self.lease
+                self.campaign_id,
+                worker=self.worker,
+                until=now + self.lease,
+                stale_before=now + self.lease * 3 / 5,
             )
             self.uow.commit()
         lost = {c.id for c in self.queue} - held
@@ -796,7 +808,8 @@ class _Slice:
                 self.renew(now)
             plan = s.plan(now)
             modes = self.summary.modes
-            modes[plan.mode.value] = modes.get(plan.mode.value, 0) + 1
+            mode = _MODE_NAMES[plan.mode]
+            modes[mode] = modes.get(mode, 0) + 1
             due = self.hold_until is None or now >= self.hold_until
             round_due = now >= self.next_round
             # Top up the queue for the round about to be dialled (or at once when it is

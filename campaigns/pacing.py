@@ -33,10 +33,11 @@ import enum
 import math
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from operator import mul
+from itertools import repeat
+from operator import add, mul, sub, truediv
 from typing import Any
 
 from campaigns.errors import ConfigurationError
@@ -53,6 +54,7 @@ from campaigns.ports import (
     CallRequest,
     DialerEvent,
     EndReason,
+    RingingStarted,
 )
 
 
@@ -263,6 +265,11 @@ class _Samples:
         """How many samples exceed x."""
         return len(self._sorted) - bisect_right(self._sorted, x)
 
+    def above_each(self, xs: Iterable[float]) -> list[int]:
+        """`above(x)` for each x, mapped in C."""
+        found = map(bisect_right, repeat(self._sorted), xs)
+        return list(map(sub, repeat(len(self._sorted)), found))
+
     def quantile(self, q: float, default: float) -> float:
         if not self._sorted:
             return default
@@ -308,43 +315,43 @@ class _Table:
     ) -> None:
         self.step = step
         limit = max(samples.largest(0.0), 3 * prior_mean)
-        self.rows: list[list[float]] = []
-        for i in range(int(limit / step) + 2):
-            e = i * step
-            above = samples.above(e)
-            pseudo = weight * math.exp(-e / prior_mean)
-            row = []
-            for o in offsets:
-                if o <= 0:
-                    row.append(0.0)
-                    continue
-                done = above - samples.above(e + o)
-                prior = 1 - math.exp(-o / prior_mean)
-                row.append((done + pseudo * prior) / (above + pseudo) if above else prior)
-            self.rows.append(row)
-        self.columns = _Columns(self.rows, len(offsets))
-
-    def row(self, elapsed: float) -> list[float]:
-        return self.rows[self.index(elapsed)]
+        self.size = int(limit / step) + 2
+        # Built a column (horizon) at a time: the same values, each from the same
+        # expression, as row by row, with the per-row work done once.
+        edges = [i * step for i in range(self.size)]
+        above = samples.above_each(edges)
+        pseudo = [weight * math.exp(-e / prior_mean) for e in edges]
+        columns = []
+        for o in offsets:
+            if o <= 0:
+                columns.append([0.0] * self.size)
+                continue
+            prior = 1 - math.exp(-o / prior_mean)
+            ends = samples.above_each(map(add, edges, repeat(o)))
+            columns.append(
+                [
+                    (a - end + p * prior) / (a + p) if a else prior
+                    for a, end, p in zip(above, ends, pseudo, strict=True)
+                ]
+            )
+        self.columns = _Columns(columns)
 
     def index(self, elapsed: float) -> int:
         """The row that holds for a call `elapsed` seconds in."""
-        return min(len(self.rows) - 1, max(0, int(elapsed / self.step)))
+        return min(self.size - 1, max(0, int(elapsed / self.step)))
 
 
 class _Columns:
     """A table of probabilities p by row and horizon, stored by horizon, with p(1 - p)."""
 
-    def __init__(self, rows: Sequence[Sequence[float]], width: int) -> None:
-        self._p = [[row[k] for row in rows] for k in range(width)]
+    def __init__(self, columns: list[list[float]]) -> None:
+        self._p = columns
         self._spread = [[p - p * p for p in column] for column in self._p]
 
     def sums(
-        self, counts: Sequence[tuple[int, int]], start: Sequence[float], *, spread: bool
+        self, rows: list[int], weights: list[int], start: Sequence[float], *, spread: bool
     ) -> list[float]:
-        """Per horizon, start + the sum of count * p (or * p(1 - p)) over (row, count)."""
-        rows = [i for i, _ in counts]
-        weights = [n for _, n in counts]
+        """Per horizon, start + the sum of weight * p (or * p(1 - p)) over the rows."""
         columns = self._spread if spread else self._p
         # sum() adds floats one by one, as the loop it replaces did; only faster.
         return [
@@ -353,18 +360,23 @@ class _Columns:
         ]
 
 
-def _rows_of(sinces: list[float], table: _Table, now: float) -> Iterator[tuple[int, int]]:
-    """(row, calls) for calls begun at `sinces` (ascending), as `table.index(now - since)`
-    places them; one bisect per row in use."""
-    hi, last = len(sinces), len(table.rows) - 1
+def _rows_of(sinces: list[float], table: _Table, now: float) -> tuple[list[int], list[int]]:
+    """The rows in use and the calls in each, for calls begun at `sinces` (ascending), as
+    `table.index(now - since)` places them; one bisect per row in use."""
+    hi, last, step = len(sinces), table.size - 1, table.step
+    rows: list[int] = []
+    calls: list[int] = []
     while hi > 0:
-        i = table.index(now - sinces[hi - 1])
+        i = min(last, max(0, int((now - sinces[hi - 1]) / step)))  # table.index
         if i >= last:  # every earlier start is in the last row too
-            yield last, hi
-            return
-        lo = min(hi - 1, bisect_right(sinces, now - (i + 1) * table.step, 0, hi))
-        yield i, hi - lo
+            rows.append(last)
+            calls.append(hi)
+            break
+        lo = min(hi - 1, bisect_right(sinces, now - (i + 1) * step, 0, hi))
+        rows.append(i)
+        calls.append(hi - lo)
         hi = lo
+    return rows, calls
 
 
 @dataclass(slots=True)
@@ -427,14 +439,18 @@ class Pacer:
         self._prior_handle = c.prior_handle_seconds
         self._guard_binding = False
         self._plans: dict[str, int] = {}
+        self._predictive_plans: dict[int, Plan] = {}
         self._next_estimate = -math.inf
         self._built_at = -1
         self._grid: list[float] = []
         self._fresh: list[float] = []
         self._t_talk: _Table | None = None
         self._t_wrap: _Table | None = None
-        self._t_live: list[list[float]] = []
-        self._live_columns = _Columns([], 0)
+        self._live_rows = 0
+        self._live_columns = _Columns([])
+        # Originate times of the pool's calls not answered by a person (ascending, as the
+        # pool's own order): the estimate's ringing calls.
+        self._ringing: list[float] = []
 
     # ------------------------------------------------------------------ inputs
 
@@ -481,10 +497,14 @@ class Pacer:
             self._idle.pop(request.agent, None)
             self._set_agent(request.agent, "reserved", now)
         else:
+            self._pool_pop(request.key)
             self._pool[request.key] = _PoolCall(now)
+            insort(self._ringing, now)
 
     def observe(self, event: DialerEvent) -> None:
         """Take in one dialer event."""
+        if type(event) is RingingStarted:
+            return  # the most frequent event, and nothing the pacer counts
         at = event.at.timestamp()
         match event:
             case AgentSignedIn(agent=name):
@@ -497,9 +517,15 @@ class Pacer:
                 self._resolve(key, at, live=by is not AnsweredBy.MACHINE)
                 call = self._pool.get(key)
                 if call is not None:
-                    call.answered = by is not AnsweredBy.MACHINE
+                    answered = by is not AnsweredBy.MACHINE
+                    if answered is not call.answered:
+                        if answered:
+                            self._unring(call.born)
+                        else:
+                            insort(self._ringing, call.born)
+                    call.answered = answered
             case CallBridged(key=key, agent=name):
-                if self._pool.pop(key, None) is not None:
+                if self._pool_pop(key):
                     self._steer(abandoned=False)
                 self._reserved.pop(key, None)
                 self._idle.pop(name, None)
@@ -510,7 +536,7 @@ class Pacer:
                 self._resolve(key, at, live=False)
                 self._born.pop(key, None)
                 self._resolved.discard(key)
-                pooled = self._pool.pop(key, None) is not None
+                pooled = self._pool_pop(key)
                 if reason is EndReason.ABANDONED:
                     self.window.add(at, live=1, abandoned=1)
                     if pooled:
@@ -533,6 +559,18 @@ class Pacer:
                     self._free(name, at)
             case _:
                 pass
+
+    def _pool_pop(self, key: str) -> bool:
+        """Take a call out of the pool; whether it was there."""
+        call = self._pool.pop(key, None)
+        if call is None:
+            return False
+        if not call.answered:
+            self._unring(call.born)
+        return True
+
+    def _unring(self, born: float) -> None:
+        del self._ringing[bisect_left(self._ringing, born)]
 
     def _free(self, name: str, at: float) -> None:
         self._set_agent(name, "idle", at)
@@ -617,17 +655,23 @@ class Pacer:
             prior = p * min(1.0, h / (2 * c.prior_answer_seconds))
             got = len(live) - live.above(h)
             self._fresh.append((got + w * prior) / (n + w))
-        self._t_live = []
         limit = max(all_.largest(0.0), 2 * c.prior_answer_seconds)
-        for i in range(int(limit / 0.5) + 2):
-            a = i * 0.5
-            left = all_.above(a)
-            row = []
-            for k, h in enumerate(self._grid):
-                due = live.above(a) - live.above(a + h)
-                row.append((due + self._fresh[k]) / (left + 1))
-            self._t_live.append(row)
-        self._live_columns = _Columns(self._t_live, len(self._grid))
+        self._live_rows = int(limit / 0.5) + 2
+        # A column (horizon) at a time, each value from the same expression as before.
+        ages = [i * 0.5 for i in range(self._live_rows)]
+        left = [n + 1 for n in all_.above_each(ages)]
+        live_above = live.above_each(ages)
+        self._live_columns = _Columns(
+            [
+                [
+                    (due - later + fresh) / n_left
+                    for due, later, n_left in zip(
+                        live_above, live.above_each(map(add, ages, repeat(h))), left, strict=True
+                    )
+                ]
+                for h, fresh in zip(self._grid, self._fresh, strict=True)
+            ]
+        )
         self._built_at = self._talk.added + self._wrap.added + self._ages.all.added
 
     # ------------------------------------------------------------------ decisions
@@ -652,7 +696,8 @@ class Pacer:
     def plan(self, now: datetime, *, max_calls: int | None = None) -> Plan:
         """How many calls to originate now, and which agents they reserve."""
         mode = self.mode_now()
-        self._plans[mode.value] = self._plans.get(mode.value, 0) + 1
+        name = _MODE_NAMES[mode]
+        self._plans[name] = self._plans.get(name, 0) + 1
         # Calls still waiting for an agent from the pool come first.
         spare = len(self._idle) - len(self._pool)
         room = None if max_calls is None else max_calls - len(self._born)
@@ -670,7 +715,12 @@ class Pacer:
         n = min(n, lines - len(self._pool))
         if room is not None:
             n = min(n, room)
-        return Plan(max(0, n), mode)
+        # Plans are immutable, and this kind repeats: one object per count.
+        n = max(0, n)
+        plan = self._predictive_plans.get(n)
+        if plan is None:
+            plan = self._predictive_plans[n] = Plan(n, mode)
+        return plan
 
     def _predictive(self, now: float) -> int:
         c = self.config
@@ -696,22 +746,22 @@ class Pacer:
         talk, wrap = self._t_talk, self._t_wrap
         # Calls in the same row of a table weigh the same: count them per row, so a large
         # center costs the number of distinct rows (tens), not of agents (thousands).
-        talking = list(_rows_of(self._busy["talking"][0], talk, now))
-        wrapping = list(_rows_of(self._busy["wrapping"][0], wrap, now))
-        last = len(self._t_live) - 1
-        ringing: Counter[int] = Counter(
-            min(last, int((now - c.born) / 0.5)) for c in self._pool.values() if not c.answered
-        )
-        answered = float(len(self._pool) - ringing.total())
+        talking = _rows_of(self._busy["talking"][0], talk, now)
+        wrapping = _rows_of(self._busy["wrapping"][0], wrap, now)
+        # Ringing calls by row, oldest first (the pool's order), as
+        # min(last, int((now - born) / 0.5)) per call, mapped in C.
+        ages = map(truediv, map(sub, repeat(now, len(self._ringing)), self._ringing), repeat(0.5))
+        ringing: Counter[int] = Counter(map(min, repeat(self._live_rows - 1), map(int, ages)))
+        answered = float(len(self._pool) - len(self._ringing))
         # Per horizon, agents freed and live answers due, with their variances: sums over
         # the table rows in use, in the order the rows were counted.
-        supply = talk.columns.sums(talking, [float(idle)] * g, spread=False)
-        supply = wrap.columns.sums(wrapping, supply, spread=False)
-        var = talk.columns.sums(talking, [0.0] * g, spread=True)
-        var = wrap.columns.sums(wrapping, var, spread=True)
-        due = list(ringing.items())
-        demand = self._live_columns.sums(due, [answered] * g, spread=False)
-        var = self._live_columns.sums(due, var, spread=True)
+        supply = talk.columns.sums(*talking, [float(idle)] * g, spread=False)
+        supply = wrap.columns.sums(*wrapping, supply, spread=False)
+        var = talk.columns.sums(*talking, [0.0] * g, spread=True)
+        var = wrap.columns.sums(*wrapping, var, spread=True)
+        due = list(ringing), list(ringing.values())
+        demand = self._live_columns.sums(*due, [answered] * g, spread=False)
+        var = self._live_columns.sums(*due, var, spread=True)
         z, best = self.margin, math.inf
         for k in range(g):
             q = self._fresh[k]
@@ -738,4 +788,5 @@ class Pacer:
 
 
 _GRID = 6  # horizons the matching looks at
+_MODE_NAMES = {mode: mode.value for mode in PacingMode}
 _REBUILD = 300  # new samples before the tables are rebuilt

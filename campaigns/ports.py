@@ -392,7 +392,13 @@ class ContactRepository(Protocol):
         lease: timedelta = DEFAULT_LEASE,
     ) -> list[DialContact]: ...
     def renew_claims(
-        self, campaign_id: int, *, worker: str, until: datetime, ids: Sequence[int] | None = None
+        self,
+        campaign_id: int,
+        *,
+        worker: str,
+        until: datetime,
+        ids: Sequence[int] | None = None,
+        stale_before: datetime | None = None,
     ) -> set[int]: ...
     def release_claims(self, campaign_id: int, *, worker: str, now: datetime) -> int: ...
     def waiting(

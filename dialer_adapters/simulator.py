@@ -24,7 +24,7 @@ import itertools
 import os
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -293,6 +293,21 @@ class SimulatedDialer:
         )
         self._origin: datetime | None = None
         self._closed = False
+        # Pure functions of the models, asked once per call: looked up, not recomputed.
+        self._outcomes = _agent_outcomes(self.customers)
+        self._talk_means = {d: self.agent_model.talk_mean(d) for d in Disposition}
+        self._shares: dict[tuple[int, str | None], tuple[float, float]] = {}
+        self._handlers: dict[int, Callable[[Any], None]] = {
+            _DIAL: self._dial,
+            _RING: self._ring,
+            _ANSWER: self._answer,
+            _END: self._end_event,
+            _HANGUP: self._hang_up,
+            _DISPOSE: self._dispose,
+            _PATIENCE: self._abandon,
+            _SIGN_IN: self._sign_in,
+            _SIGN_OUT: self._sign_out,
+        }
         self._reset()
 
     def _reset(self) -> None:
@@ -376,12 +391,13 @@ class SimulatedDialer:
             return self._flush()
         assert self._origin is not None
         limit = (until - self._origin).total_seconds()
+        handlers = self._handlers
         while self._heap and self._heap[0][0] <= limit:
             when = self._heap[0][0]
             self._t = max(self._t, when)
             while self._heap and self._heap[0][0] <= when:
                 _, _, kind, payload = heapq.heappop(self._heap)
-                self._apply(kind, payload)
+                handlers[kind](payload)
             if self._outbox:
                 return self._flush()
         self._t = max(self._t, limit)
@@ -502,7 +518,10 @@ class SimulatedDialer:
         question = rng.choice(CUSTOMER_QUESTIONS)
 
         local = self._local(self._t + review)
-        machine, person = c.answered_shares(local.hour, request.segment)
+        shares = (local.hour, request.segment)
+        if shares not in self._shares:
+            self._shares[shares] = c.answered_shares(*shares)
+        machine, person = self._shares[shares]
         kind = "no_answer"
         for p, k in (
             (c.p_network_fail, "network"),
@@ -525,12 +544,12 @@ class SimulatedDialer:
             disposition = Disposition.NOT_ACCOUNT_HOLDER
             if r_holder < c.p_account_holder:
                 disposition = Disposition.REFUSED
-                for p, d in _agent_outcomes(c):
+                for p, d in self._outcomes:
                     if r_outcome < p:
                         disposition = d
                         break
                     r_outcome -= p
-        talk = talk_draw * a.talk_mean(disposition) if disposition else 0.0
+        talk = talk_draw * self._talk_means[disposition] if disposition else 0.0
         call = _Call(
             key=request.key,
             request=request,
@@ -639,26 +658,9 @@ class SimulatedDialer:
             return  # an agent took it in time
         self._end(call, EndReason.ABANDONED, hung_up_by=Party.DIALER)
 
-    def _apply(self, kind: int, payload: Any) -> None:
-        if kind == _SIGN_IN:
-            self._sign_in(payload)
-        elif kind == _SIGN_OUT:
-            self._sign_out(payload)
-        elif kind == _DIAL:
-            self._dial(payload)
-        elif kind == _RING:
-            self._ring(payload)
-        elif kind == _ANSWER:
-            self._answer(payload)
-        elif kind == _END:
-            call, reason = payload
-            self._end(call, reason)
-        elif kind == _HANGUP:
-            self._hang_up(payload)
-        elif kind == _DISPOSE:
-            self._dispose(payload)
-        elif kind == _PATIENCE:
-            self._abandon(payload)
+    def _end_event(self, payload: tuple[_Call, EndReason]) -> None:
+        call, reason = payload
+        self._end(call, reason)
 
 
 def _gamma(rng: random.Random, mean: float, cv: float) -> float:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import enum
 import io
 import itertools
 import zlib
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Enum,
     Row,
     String,
     Table,
+    Text,
     any_,
     bindparam,
     case,
@@ -68,36 +71,55 @@ def _lease_expired(now: datetime) -> Any:
 
 
 def _update_from_values(
-    session: Session, table: Table, key: str, rows: Sequence[dict[str, Any]]
+    session: Session,
+    table: Table,
+    key: str,
+    rows: Sequence[dict[str, Any]],
+    fixed: dict[str, Any] | None = None,
 ) -> bool:
-    """On PostgreSQL (psycopg2), update many rows matched by `key`: COPY them into a
-    temporary table, then one UPDATE … FROM it per set of columns. Returns False elsewhere
-    (nothing done)."""
+    """On PostgreSQL (psycopg2), update many rows matched by `key`, setting the columns
+    `fixed` to the same value in every row: COPY them into a temporary table, then one
+    UPDATE … FROM it per set of columns. Returns False elsewhere (nothing done)."""
     bind = session.get_bind()
     if bind.dialect.name != "postgresql" or bind.dialect.driver != "psycopg2":
         return False
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    fixed = fixed or {}
+    # Rows are grouped by the columns they set: sorted once per shape of dict, not per row.
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for r in rows:
-        groups.setdefault(tuple(sorted(k for k in r if k != key)), []).append(r)
+        shapes.setdefault(tuple(r), []).append(r)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for shape, members in shapes.items():
+        columns = tuple(sorted(k for k in shape if k != key and k not in fixed))
+        groups.setdefault(columns, []).extend(members)
     cursor = session.connection().connection.cursor()
     try:
         for columns, group in groups.items():
             names = [key, *columns]
-            types, processors = _sql_types(table, names, bind.dialect)
+            types, converters = _sql_types(table, names, bind.dialect)
             temp = f"_bulk_{table.name}_{zlib.crc32(' '.join(names).encode()):08x}"
             # COPY parses a thousand rows in a fraction of what a VALUES list costs.
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {temp} "
                 f"({', '.join(f'{n} {t}' for n, t in zip(names, types, strict=True))})"
             )
-            lines = []
-            for r in group:
-                cells = (p(r[n]) if p else r[n] for n, p in zip(names, processors, strict=True))
-                lines.append("\t".join(map(_copy_text, cells)))
-            cursor.copy_expert(f"COPY {temp} FROM STDIN", io.StringIO("\n".join(lines) + "\n"))
-            sets = ", ".join(f"{n} = v.{n}" for n in columns)
+            # Column by column: one kind of value each, formatted without a call per cell.
+            cells = [
+                _copy_cells(convert([r[n] for r in group]))
+                for n, convert in zip(names, converters, strict=True)
+            ]
+            lines = "\n".join(map("\t".join, zip(*cells, strict=True)))
+            cursor.copy_expert(f"COPY {temp} FROM STDIN", io.StringIO(lines + "\n"))
+            sets = ", ".join(
+                [*(f"{n} = v.{n}" for n in columns), *(f"{n} = %({n})s" for n in fixed)]
+            )
+            # The keys also as an array compared with = ANY: the rows are looked up in the
+            # key's index. Joined to the temporary table alone, the planner hashed the
+            # whole table (a sequential scan of every contact, or every attempt, per flush).
             cursor.execute(
-                f"UPDATE {table.name} AS t SET {sets} FROM {temp} AS v WHERE t.{key} = v.{key}"
+                f"UPDATE {table.name} AS t SET {sets} FROM {temp} AS v WHERE t.{key} = v.{key} "
+                f"AND t.{key} = ANY(ARRAY(SELECT {key} FROM {temp}))",
+                fixed,
             )
             cursor.execute(f"DELETE FROM {temp}")
     finally:
@@ -105,14 +127,45 @@ def _update_from_values(
     return True
 
 
-def _sql_types(table: Table, names: Sequence[str], dialect: Any) -> tuple[list[str], list[Any]]:
-    """Per column: its type in SQL, and the function that turns a value into a parameter
-    (None: as it is); for statements written out by hand."""
-    columns = [table.c[n] for n in names]
-    return (
-        [c.type.compile(dialect=dialect) for c in columns],
-        [c.type.bind_processor(dialect) for c in columns],
-    )
+_Converter = Callable[[list[Any]], list[Any]]
+_TYPES: dict[tuple[Table, tuple[str, ...], Any], tuple[list[str], list[_Converter]]] = {}
+
+
+def _sql_types(
+    table: Table, names: Sequence[str], dialect: Any
+) -> tuple[list[str], list[_Converter]]:
+    """Per column: its type in SQL, and the function that turns a column of values into
+    parameters; for statements written out by hand (kept per table, columns and dialect)."""
+    key = (table, tuple(names), dialect)
+    if key not in _TYPES:
+        columns = [table.c[n] for n in names]
+        _TYPES[key] = (
+            [c.type.compile(dialect=dialect) for c in columns],
+            [_converter(c.type, c.type.bind_processor(dialect)) for c in columns],
+        )
+    return _TYPES[key]
+
+
+def _converter(kind: Any, processor: Any) -> _Converter:
+    """A column's values as parameters: each through the type's bind processor, except
+    that an enum is converted once per member and a UTC timestamp needs no conversion."""
+    if processor is None:
+        return list
+    if isinstance(kind, orm.UTCDateTime):
+        # The processor turns an aware timestamp into UTC: one already in UTC is the same.
+        return lambda values: [v if v is None or v.tzinfo is UTC else processor(v) for v in values]
+    if isinstance(kind, Enum):
+
+        def enums(values: list[Any]) -> list[Any]:
+            kinds = {type(v) for v in values}
+            kinds.discard(type(None))
+            if len(kinds) > 1 or not all(issubclass(k, enum.Enum) for k in kinds):
+                return [processor(v) for v in values]
+            done = {v: processor(v) for v in set(values)}
+            return [done[v] for v in values]
+
+        return enums
+    return lambda values: [processor(v) for v in values]
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -129,6 +182,45 @@ def _copy_text(value: Any) -> str:
     if isinstance(value, str):
         return value.translate(_COPY_ESCAPES)
     return str(value)
+
+
+def _copy_cells(values: list[Any]) -> list[str]:
+    """One column's cells in COPY's text format, as `_copy_text` writes each."""
+    kinds = {type(v) for v in values}
+    kinds.discard(type(None))
+    if kinds <= {int, float}:
+        return ["\\N" if v is None else str(v) for v in values]
+    if kinds == {str}:
+        return ["\\N" if v is None else v.translate(_COPY_ESCAPES) for v in values]
+    if kinds == {datetime}:
+        return ["\\N" if v is None else v.isoformat() for v in values]
+    return [_copy_text(v) for v in values]
+
+
+def _array_text(values: Sequence[Any]) -> str:
+    """An array's text form ('{"a","b",NULL}'), for a statement written out by hand; every
+    element but a number is quoted, so any value's text can be read back."""
+    kinds = {type(v) for v in values}
+    kinds.discard(type(None))
+    if kinds <= {int}:
+        cells = ["NULL" if v is None else str(v) for v in values]
+    elif kinds == {datetime}:
+        cells = ["NULL" if v is None else f'"{v.isoformat()}"' for v in values]
+    elif kinds == {str}:
+        cells = [
+            "NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for v in values
+        ]
+    else:
+        cells = ["NULL" if v is None else _array_cell(v) for v in values]
+    return "{" + ",".join(cells) + "}"
+
+
+def _array_cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 _HELD_COLUMNS: tuple[str, ...] = ("idempotency_key", "campaign_id", "contact_id", "e164")
@@ -166,6 +258,20 @@ def _prepare_begin_held(types: Sequence[str]) -> str:
 def _contacts() -> Table:
     # Core statements on the table: the hot dialing path skips the ORM's bulk machinery.
     return cast(Table, orm.Contact.__table__)
+
+
+def _among(session: Session, column: Any, values: Sequence[Any]) -> Iterable[Any]:
+    """Conditions that together select the rows whose `column` is among `values`: on
+    PostgreSQL one, the values as one array literal compared with = ANY (no bound
+    parameter per value to render, nor an expression per element for the server to
+    parse); elsewhere IN over chunks that stay under SQLite's parameter limit."""
+    if session.get_bind().dialect.name == "postgresql":
+        if values:
+            literal = bindparam(None, _array_text(values), type_=Text)
+            yield column == any_(sql_cast(literal, ARRAY(column.type)))
+        return
+    for part in _chunks(values):
+        yield column.in_(part)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -742,11 +848,18 @@ class SqlAlchemyContactRepository:
         ]
 
     def renew_claims(
-        self, campaign_id: int, *, worker: str, until: datetime, ids: Sequence[int] | None = None
+        self,
+        campaign_id: int,
+        *,
+        worker: str,
+        until: datetime,
+        ids: Sequence[int] | None = None,
+        stale_before: datetime | None = None,
     ) -> set[int]:
-        """Extend `worker`'s leases (on `ids` only, if given) to `until`; returns the ids it
-        still holds. A contact another worker took over after the lease ran out is not
-        among them, and must not be dialled."""
+        """Extend `worker`'s leases (on `ids` only, if given; with `stale_before`, only those
+        that run out before it) to `until`; returns the ids it still holds, renewed or not.
+        A contact another worker took over after the lease ran out is not among them, and
+        must not be dialled."""
         t = _contacts()
         conds = [t.c.state == ContactState.DIALING, t.c.claimed_by == worker]
         parts: Iterable[Sequence[int] | None] = [None] if ids is None else _chunks(ids)
@@ -759,11 +872,18 @@ class SqlAlchemyContactRepository:
                 if part is None
                 else [*conds, t.c.id.in_(part)]
             )
-            held.update(
-                self.session.execute(
-                    update(t).where(*where).values(claimed_until=until).returning(t.c.id)
-                ).scalars()
-            )
+            if stale_before is None:
+                held.update(
+                    self.session.execute(
+                        update(t).where(*where).values(claimed_until=until).returning(t.c.id)
+                    ).scalars()
+                )
+                continue
+            # Each renewal writes a new version of every row it extends, with its index
+            # entries: leases with time left are looked at, not rewritten.
+            held.update(self.session.scalars(select(t.c.id).where(*where)))
+            stale = t.c.claimed_until.is_(None) | (t.c.claimed_until < stale_before)
+            self.session.execute(update(t).where(*where, stale).values(claimed_until=until))
         return held
 
     def release_claims(self, campaign_id: int, *, worker: str, now: datetime) -> int:
@@ -835,9 +955,9 @@ class SqlAlchemyContactRepository:
         """Bulk update contacts by primary key after their attempts were recorded; each
         leaves its worker's claim."""
         if updates:
-            rows = [u | {"claimed_by": None, "claimed_until": None} for u in updates]
-            if not _update_from_values(self.session, _contacts(), "id", rows):
-                self.session.execute(update(orm.Contact), rows)
+            released = {"claimed_by": None, "claimed_until": None}
+            if not _update_from_values(self.session, _contacts(), "id", updates, released):
+                self.session.execute(update(orm.Contact), [u | released for u in updates])
 
 
 class SqlAlchemyDncRepository:
@@ -867,8 +987,10 @@ class SqlAlchemyDncRepository:
     def add_many(self, entries: Sequence[tuple[str, str]], *, now: datetime) -> None:
         """Add global entries (number, reason) effective at once."""
         if entries:
+            # A Core insert into the table: the ORM's bulk path cost more than the round trip
+            # for the one entry a call adds.
             self.session.execute(
-                insert(orm.DncEntry),
+                insert(cast(Table, orm.DncEntry.__table__)),
                 [
                     {"e164": n, "reason": r, "campaign_id": None, "created_at": now}
                     for n, r in entries
@@ -966,7 +1088,7 @@ class SqlAlchemyAttemptRepository:
             fresh = [r for r in rows if r["contact_id"] in kept and r["e164"] not in stopped]
             return kept, stopped, self.begin_many(fresh)
         table = cast(Table, orm.CallAttempt.__table__)
-        types, processors = _sql_types(table, _HELD_COLUMNS, bind.dialect)
+        types, converters = _sql_types(table, _HELD_COLUMNS, bind.dialect)
         raw = self.session.connection().connection
         cursor = raw.cursor()
         try:
@@ -975,18 +1097,21 @@ class SqlAlchemyAttemptRepository:
                 # and planning it afresh cost more than running it.
                 cursor.execute(_prepare_begin_held(types))
                 raw.info[_BEGIN_HELD] = True
+            # Each array goes as one literal ('{...}'): the server reads it with the array
+            # type's input function, where ARRAY[...] made it parse and evaluate one
+            # expression per element.
             columns = [
-                [p(r[n]) if p else r[n] for r in rows]
-                for n, p in zip(_HELD_COLUMNS, processors, strict=True)
+                _array_text(convert([r[n] for r in rows]))
+                for n, convert in zip(_HELD_COLUMNS, converters, strict=True)
             ]
             casts = ", ".join(f"%s::{t}[]" for t in types)
             cursor.execute(
                 f"EXECUTE {_BEGIN_HELD} (%s::bigint[], %s, %s, %s::text[], %s, %s, %s, {casts})",
                 [
-                    ids,
+                    _array_text(ids),
                     ContactState.DIALING.value,
                     worker,
-                    numbers,
+                    _array_text(numbers),
                     campaign_id,
                     now,
                     orm.ATTEMPT_DIALLED,
@@ -1041,10 +1166,10 @@ class SqlAlchemyAttemptRepository:
         contact id -> (idempotency key, dialed at)."""
         a = orm.CallAttempt
         out: dict[int, tuple[str, datetime]] = {}
-        for part in _chunks(contact_ids):
+        for among in _among(self.session, a.contact_id, contact_ids):
             for contact_id, key, dialed_at in self.session.execute(
                 select(a.contact_id, a.idempotency_key, a.dialed_at).where(
-                    a.contact_id.in_(part), a.status == orm.ATTEMPT_DIALLED
+                    among, a.status == orm.ATTEMPT_DIALLED
                 )
             ):
                 out[contact_id] = (key, dialed_at)
@@ -1054,8 +1179,8 @@ class SqlAlchemyAttemptRepository:
         """Complete attempts with their outcome, matched by idempotency key; a column a row
         leaves out keeps its stored value."""
         table = cast(Table, orm.CallAttempt.__table__)
-        ended = [r | {"status": orm.ATTEMPT_ENDED} for r in rows]
-        if _update_from_values(self.session, table, "idempotency_key", ended):
+        fixed = {"status": orm.ATTEMPT_ENDED}
+        if _update_from_values(self.session, table, "idempotency_key", rows, fixed):
             return
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for r in rows:
@@ -1117,10 +1242,10 @@ class SqlAlchemyAttemptRepository:
         a = orm.CallAttempt
         abandoned = a.disposition == Disposition.ABANDONED
         out: dict[str, tuple[list[datetime], list[datetime]]] = {}
-        for part in _chunks(sorted(set(numbers))):
+        for among in _among(self.session, a.e164, sorted(set(numbers))):
             rows = self.session.execute(
                 select(a.e164, a.dialed_at, a.ended_at, a.disposition).where(
-                    a.e164.in_(part),
+                    among,
                     (a.dialed_at >= since) | (abandoned & (a.dialed_at >= abandoned_since)),
                 )
             )

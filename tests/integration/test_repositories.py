@@ -106,6 +106,44 @@ def test_an_expired_lease_is_taken_over_and_its_old_holder_loses_it(app: App) ->
         assert uow.contacts.renew_claims(cid, worker="w2", until=stale, ids=ids[:3]) == set(ids[:3])
 
 
+def test_a_renewal_rewrites_only_leases_running_out_and_reports_all_held(app: App) -> None:
+    fates = seed_operator(app)
+    cid = ready_campaign(app, fates)
+    with app.uow() as uow:
+        held = uow.contacts.claim_due(cid, now=NOW, limit=6, trial_only=False, worker="w1")
+        uow.commit()
+    ids = sorted(c.id for c in held)
+    old, fresh = ids[:3], ids[3:]
+    later = NOW + DEFAULT_LEASE / 2
+    with app.uow() as uow:
+        uow.session.execute(
+            orm.Contact.__table__.update()
+            .where(orm.Contact.id.in_(old))
+            .values(claimed_until=NOW + DEFAULT_LEASE / 4)
+        )
+        uow.commit()
+
+    def leases() -> dict[int, object]:
+        with app.uow() as uow:
+            rows = uow.session.execute(
+                select(orm.Contact.id, orm.Contact.claimed_until).where(orm.Contact.id.in_(ids))
+            )
+            return dict(rows.tuples().all())
+
+    before = leases()
+    until = later + DEFAULT_LEASE
+    with app.uow() as uow:
+        kept = uow.contacts.renew_claims(
+            cid, worker="w1", until=until, stale_before=later + DEFAULT_LEASE / 4
+        )
+        assert uow.contacts.renew_claims(cid, worker="w2", until=until, stale_before=until) == set()
+        uow.commit()
+    assert kept == set(ids)  # held, renewed or not
+    after = leases()
+    assert all(after[i] == until for i in old)  # ran out before stale_before: renewed
+    assert all(after[i] == before[i] for i in fresh)  # time left: not rewritten
+
+
 def test_attempts_are_idempotent_by_key(app: App) -> None:
     fates = seed_operator(app)
     cid = ready_campaign(app, fates)
