@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from campaigns import views  # noqa: E402
 from campaigns.feedback import build_funnel  # noqa: E402
-from campaigns.model import CampaignState, Disposition  # noqa: E402
+from campaigns.model import LIVE_CONTACT, CampaignState, Disposition  # noqa: E402
 from campaigns.storage import orm  # noqa: E402
 from campaigns.storage.bulk import load_reference  # noqa: E402
 from flows import migrate  # noqa: E402
@@ -84,17 +84,7 @@ MIX: tuple[tuple[Disposition, float], ...] = (
     (Disposition.SUCCESS, 0.032),
 )
 #: Handled by an agent (bridged): live contacts but the abandoned ones.
-HANDLED = {
-    Disposition.SUCCESS,
-    Disposition.REFUSED,
-    Disposition.CALLBACK,
-    Disposition.NOT_ACCOUNT_HOLDER,
-    Disposition.WRONG_NUMBER,
-    Disposition.DNC_REQUEST,
-    Disposition.INELIGIBLE,
-    Disposition.HUNG_UP,
-    Disposition.COMPLAINT,
-}
+HANDLED = LIVE_CONTACT - {Disposition.ABANDONED}
 
 
 def _disposition_sql(r: str) -> str:

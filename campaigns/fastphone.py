@@ -618,6 +618,30 @@ class _Automata:
         )
 
 
+def _shape(text: str) -> tuple[bool, str] | None:
+    """(has "+", digits) when text is any "(", an optional "+", a digit, then digits and
+    separators only (_SHAPE.fullmatch without the regex); None otherwise."""
+    if text.isdigit() and text.isascii():
+        # Bare digits first: most cells are.
+        return False, text
+    body = text.lstrip("(")
+    plus = body[:1] == "+"
+    if plus:
+        body = body[1:]
+    if not "0" <= body[:1] <= "9":
+        return None
+    # str.replace finds a separator with memchr; blanks or dashes alone separate most
+    # numbers, so those go first.
+    digits = body.replace(" ", "")
+    if not digits.isdigit():
+        digits = digits.replace("-", "")
+        if not digits.isdigit():
+            digits = digits.replace(".", "").replace("(", "").replace(")", "")
+    if not (digits.isdigit() and digits.isascii()):
+        return None
+    return plus, digits
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """What the replay needs to know about one region, taken from phonenumbers' metadata."""
@@ -799,26 +823,10 @@ class _Plan:
 
     def national_number(self, text: str) -> str | None:
         """The national significant number phonenumbers parses text into; None if it fails."""
-        # _SHAPE.fullmatch(text) without the regex: any "(", an optional "+", a digit, then
-        # digits and separators only, which is when removing the separators leaves ASCII
-        # digits. Bare digits first: most cells are.
-        if text.isdigit() and text.isascii():
-            plus, digits = False, text
-        else:
-            body = text.lstrip("(")
-            plus = body[:1] == "+"
-            if plus:
-                body = body[1:]
-            if not "0" <= body[:1] <= "9":
-                raise _Uncertain
-            # Blanks or dashes alone separate most numbers: remove those first.
-            digits = body.replace(" ", "")
-            if not digits.isdigit():
-                digits = digits.replace("-", "")
-                if not digits.isdigit():
-                    digits = digits.replace(".", "").replace("(", "").replace(")", "")
-            if not (digits.isdigit() and digits.isascii()):
-                raise _Uncertain
+        shape = _shape(text)
+        if shape is None:
+            raise _Uncertain
+        plus, digits = shape
         # The commonest numbers leave every step below as it is (see national_starts).
         if plus:
             if digits.startswith(self.country_code):
@@ -1067,23 +1075,10 @@ class _Columns:
         the rest start like one (national_starts). The verdict is `_Plan.valid`'s, read from
         the settled tables. tests/unit/test_fastphone.py compares it with normalise_many.
         """
-        if text.isdigit():
-            plus, digits = False, text
-        else:
-            body = text.lstrip("(")
-            plus = body[:1] == "+"
-            if plus:
-                body = body[1:]
-            if not "0" <= body[:1] <= "9":
-                return None
-            # str.replace finds a separator with memchr; translate looks each character up.
-            digits = body.replace(" ", "")
-            if not digits.isdigit():
-                digits = digits.replace("-", "")
-                if not digits.isdigit():
-                    digits = digits.replace(".", "").replace("(", "").replace(")", "")
-                    if not digits.isdigit():
-                        return None
+        shape = _shape(text)
+        if shape is None:
+            return None
+        plus, digits = shape
         if plus:
             if not digits.startswith(self.country_code):
                 return None
