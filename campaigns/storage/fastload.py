@@ -397,25 +397,24 @@ def _write_rows(
         return
     # SQLite keeps UTC without an offset, as UTCDateTime writes it.
     due = None if due_at is None else due_at.astimezone(UTC).replace(tzinfo=None)
+
+    def row(i: int) -> dict[str, Any]:
+        return {
+            "c": campaign_id,
+            "r": rows.numbers[i],
+            "raw": rows.raws[i][:100],
+            "e": rows.e164s[i],
+            "m": rows.mobiles[i],
+            "a": rows.attrs[i],
+        }
+
     for part in _parts(kept):
         conn.execute(
             text(
                 f"INSERT INTO contacts ({_CONTACT_COLUMNS}) VALUES (:c, :r, :raw, :e, :m, :a, "
                 ":s, 0, 0, 0, :due)"
             ),
-            [
-                {
-                    "c": campaign_id,
-                    "r": rows.numbers[i],
-                    "raw": rows.raws[i][:100],
-                    "e": rows.e164s[i],
-                    "m": rows.mobiles[i],
-                    "a": rows.attrs[i],
-                    "s": state.value,
-                    "due": due,
-                }
-                for i in part
-            ],
+            [row(i) | {"s": state.value, "due": due} for i in part],
         )
     for part in _parts(excluded):
         conn.execute(
@@ -424,17 +423,7 @@ def _write_rows(
                 ":m, :a, :reason, :tag, :mask)"
             ),
             [
-                {
-                    "c": campaign_id,
-                    "r": rows.numbers[i],
-                    "raw": rows.raws[i][:100],
-                    "e": rows.e164s[i],
-                    "m": rows.mobiles[i],
-                    "a": rows.attrs[i],
-                    "reason": label(masks[i])[0],
-                    "tag": label(masks[i])[1],
-                    "mask": masks[i],
-                }
+                row(i) | {"reason": label(masks[i])[0], "tag": label(masks[i])[1], "mask": masks[i]}
                 for i in part
             ],
         )
