@@ -63,6 +63,7 @@ from campaigns.ledger import ledger  # noqa: E402
 from campaigns.model import CampaignState, CleaningPolicy, ContactState  # noqa: E402
 from campaigns.storage import orm  # noqa: E402
 from campaigns.storage.bulk import load_reference  # noqa: E402
+from campaigns.storage.db import create_database, drop_database  # noqa: E402
 from campaigns.storage.facts import refresh_facts  # noqa: E402
 from campaigns.storage.fastload import load_list  # noqa: E402
 from campaigns.storage.setclean import tally_set_based  # noqa: E402
@@ -495,22 +496,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _bench(args, url, args.db)
     name = f"bench_cleaning_{uuid.uuid4().hex[:8]}"
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    url = create_database(admin, name)
     try:
         return _bench(args, url, name)
     finally:
         if not args.keep_db:
-            with admin.connect() as conn:
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :n AND pid <> pg_backend_pid()"
-                    ),
-                    {"n": name},
-                )
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            drop_database(admin, name)
         else:
             print(f"kept database {name}")
         admin.dispose()

@@ -49,6 +49,7 @@ from campaigns.feedback import build_funnel  # noqa: E402
 from campaigns.model import LIVE_CONTACT, CampaignState, Disposition  # noqa: E402
 from campaigns.storage import orm  # noqa: E402
 from campaigns.storage.bulk import load_reference  # noqa: E402
+from campaigns.storage.db import create_database, drop_database  # noqa: E402
 from flows import migrate  # noqa: E402
 from flows.bootstrap import bootstrap  # noqa: E402
 from flows.settings import Settings  # noqa: E402
@@ -492,9 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _bench(args, url, generate_data=False)
     name = f"bench_dashboard_{uuid.uuid4().hex[:8]}"
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    url = create_database(admin, name)
     print(
         f"database {name}: {args.campaigns} campaigns, {args.contacts:,} contacts, "
         f"{args.attempts:,} attempts over {YEAR} days, {args.agents} agents"
@@ -508,15 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.keep_db:
             print(f"kept database {name} (time it again with --db {name})")
         else:
-            with admin.connect() as conn:
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :n AND pid <> pg_backend_pid()"
-                    ),
-                    {"n": name},
-                )
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            drop_database(admin, name)
         admin.dispose()
 
 

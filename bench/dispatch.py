@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, func, insert, select, text, update
-from sqlalchemy.engine import make_url
 
 from campaigns import services
 from campaigns.dialing import CallTracker, DialingSession, attempt_key, run_slice
@@ -43,6 +42,7 @@ from campaigns.pacing import Pacer, PacingConfig, PacingMode
 from campaigns.ports import CallRequest
 from campaigns.rules import RetryPolicy, decide_next_attempt
 from campaigns.storage import orm
+from campaigns.storage.db import create_database, drop_database
 from dialer_adapters.simulator import SimulatedDialer
 from flows import migrate
 from flows.bootstrap import App, bootstrap
@@ -265,9 +265,7 @@ def main(argv: list[str] | None = None) -> int:
 
     name = f"bench_dispatch_{uuid.uuid4().hex[:8]}"
     admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN).set(database=name).render_as_string(hide_password=False)
+    url = create_database(admin, name)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             app = bootstrap(Settings(database_url=url, data_dir=Path(tmp)))
@@ -302,15 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             app.engine.dispose()
     finally:
         if not args.keep_db:
-            with admin.connect() as conn:
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :n AND pid <> pg_backend_pid()"
-                    ),
-                    {"n": name},
-                )
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            drop_database(admin, name)
         admin.dispose()
 
     def rate(r: dict[str, Any]) -> float:

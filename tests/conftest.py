@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from campaigns.storage.db import create_database, drop_database
 from campaigns.storage.orm import Base
 from flows import migrate
 from flows.bootstrap import App, bootstrap, reset_cache
@@ -51,20 +51,10 @@ def pg_database_url() -> Iterator[str]:
         pytest.skip(message)
     name = f"outbound_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    url = create_database(admin, name)
     yield url
     reset_cache()
-    with admin.connect() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :n AND pid <> pg_backend_pid()"
-            ),
-            {"n": name},
-        )
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    drop_database(admin, name)
     admin.dispose()
 
 
