@@ -42,6 +42,19 @@ _WAIT_LABELS = {
 }
 
 
+def _headline(c: CampaignRecord) -> dict[str, Any]:
+    """The columns every campaign table starts with, in their order."""
+    return {
+        "id": c.id,
+        "name": c.name,
+        "state": c.state.value,
+        "branch": c.branch_code,
+        "offer": c.offer_code,
+        "window_start": c.window_start,
+        "window_end": c.window_end,
+    }
+
+
 def campaign_list(*, uow: UnitOfWork, branch: str | None = None) -> list[dict[str, Any]]:
     """Every campaign (or one branch's) with its headline figures, newest first."""
     with uow:
@@ -51,14 +64,8 @@ def campaign_list(*, uow: UnitOfWork, branch: str | None = None) -> list[dict[st
                 continue
             by, dialled, _ = uow.attempts.counts(c.id)
             out.append(
-                {
-                    "id": c.id,
-                    "name": c.name,
-                    "state": c.state.value,
-                    "branch": c.branch_code,
-                    "offer": c.offer_code,
-                    "window_start": c.window_start,
-                    "window_end": c.window_end,
+                _headline(c)
+                | {
                     "attempts": sum(n for d, n in by.items() if d is not Disposition.NETWORK_FAIL),
                     "dialled": dialled,
                     "successes": by.get(Disposition.SUCCESS, 0),
@@ -100,14 +107,7 @@ def campaign_status(*, uow: UnitOfWork, campaign_id: int) -> dict[str, Any]:
                 goal_activations=c.goal_activations,
             ).to_dict()
         audit = uow.audit.for_entity("campaign", campaign_id)
-        return {
-            "id": c.id,
-            "name": c.name,
-            "state": c.state.value,
-            "branch": c.branch_code,
-            "offer": c.offer_code,
-            "window_start": c.window_start,
-            "window_end": c.window_end,
+        return _headline(c) | {
             "feasibility": c.feasibility,
             "ledger": c.cleaning_ledger,
             "contacts_by_state": {k.value: v for k, v in sorted(states.items())},
@@ -549,18 +549,7 @@ def overview(
     branches: dict[str, dict[str, Any]] = {}
     for c in campaigns:
         f = _figures(total.get(c.id, {}))
-        table.append(
-            {
-                "id": c.id,
-                "name": c.name,
-                "state": c.state.value,
-                "branch": c.branch_code,
-                "offer": c.offer_code,
-                "window_start": c.window_start,
-                "window_end": c.window_end,
-            }
-            | _rates(f, c.goal_activations)
-        )
+        table.append(_headline(c) | _rates(f, c.goal_activations))
         b = branches.setdefault(c.branch_code, {"campaigns": 0, "goal": 0, "active": 0})
         b["campaigns"] += 1
         b["goal"] += c.goal_activations
