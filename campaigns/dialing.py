@@ -806,12 +806,19 @@ class _Slice:
                 return
             if now >= self.renew_at:
                 self.renew(now)
+            round_due = now >= self.next_round
+            if self.queue and not round_due:
+                # Between rounds with contacts in hand there is nothing to decide (no claim,
+                # no dial), so no plan either: the pacer estimates when the round comes.
+                wake = min(s.wake(now, self.end), max(self.renew_at, now), self.next_round)
+                for outcome in await s.step(wake):
+                    self.settle(outcome)
+                continue
             plan = s.plan(now)
             modes = self.summary.modes
             mode = _MODE_NAMES[plan.mode]
             modes[mode] = modes.get(mode, 0) + 1
             due = self.hold_until is None or now >= self.hold_until
-            round_due = now >= self.next_round
             # Top up the queue for the round about to be dialled (or at once when it is
             # empty, so a claim whose contacts were all deferred is followed by the next).
             if plan.calls > len(self.queue) and due and (round_due or not self.queue):
