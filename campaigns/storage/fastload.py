@@ -368,28 +368,25 @@ def _write_rows(
         prefix = f"{campaign_id}\t"
         tail = f"\t{state.value}\tf\t0\t0\t{_iso(due_at) or _NULL}\n"
 
+        def head(i: int) -> str:
+            # The columns contacts and list_exclusions share, up to the attributes.
+            a = rows.attrs[i]
+            return (
+                f"{prefix}{rows.numbers[i]}\t{_copy_text(rows.raws[i][:100])}\t"
+                f"{rows.e164s[i] or _NULL}\t{'t' if rows.mobiles[i] else 'f'}\t"
+                f"{_NULL if a is None else _copy_text(a)}"
+            )
+
         def contact_lines() -> Iterator[str]:
             for part in _parts(kept):
-                yield "".join(
-                    [
-                        f"{prefix}{rows.numbers[i]}\t{_copy_text(rows.raws[i][:100])}\t"
-                        f"{rows.e164s[i] or _NULL}\t{'t' if rows.mobiles[i] else 'f'}\t"
-                        f"{_NULL if (a := rows.attrs[i]) is None else _copy_text(a)}{tail}"
-                        for i in part
-                    ]
-                )
+                yield "".join([head(i) + tail for i in part])
 
         def exclusion_lines() -> Iterator[str]:
             for part in _parts(excluded):
                 out = []
                 for i in part:
                     reason, tag = label(masks[i])
-                    a = rows.attrs[i]
-                    out.append(
-                        f"{prefix}{rows.numbers[i]}\t{_copy_text(rows.raws[i][:100])}\t"
-                        f"{rows.e164s[i] or _NULL}\t{'t' if rows.mobiles[i] else 'f'}\t"
-                        f"{_NULL if a is None else _copy_text(a)}\t{reason}\t{tag}\t{masks[i]}\n"
-                    )
+                    out.append(f"{head(i)}\t{reason}\t{tag}\t{masks[i]}\n")
                 yield "".join(out)
 
         _copy(conn, "contacts", _CONTACT_COLUMNS, contact_lines())
