@@ -32,6 +32,25 @@ _REASONS = (
 )
 
 
+def _fact_columns() -> list[sa.Column]:
+    """subscriber_facts' columns after its number, the same before and after this revision."""
+    return [
+        sa.Column(
+            'status',
+            sa.Enum(
+                'ACTIVE', 'SUSPENDED', 'CANCELLED', name='subscriberstatus', native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column('segment', sa.String(length=64), nullable=True),
+        sa.Column('branch_id', sa.Integer(), nullable=True),
+        sa.Column('services', sa.Text(), nullable=True),
+        sa.Column('last_contact', campaigns.storage.orm.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('follow_up', sa.Boolean(), nullable=False),
+    ]
+
+
 def upgrade() -> None:
     op.create_table(
         'list_exclusions',
@@ -76,19 +95,7 @@ def upgrade() -> None:
         'subscriber_facts',
         sa.Column('num', sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column('msisdn', sa.String(length=20), nullable=False),
-        sa.Column(
-            'status',
-            sa.Enum(
-                'ACTIVE', 'SUSPENDED', 'CANCELLED', name='subscriberstatus', native_enum=False,
-                length=32,
-            ),
-            nullable=False,
-        ),
-        sa.Column('segment', sa.String(length=64), nullable=True),
-        sa.Column('branch_id', sa.Integer(), nullable=True),
-        sa.Column('services', sa.Text(), nullable=True),
-        sa.Column('last_contact', campaigns.storage.orm.UTCDateTime(timezone=True), nullable=True),
-        sa.Column('follow_up', sa.Boolean(), nullable=False),
+        *_fact_columns(),
         sa.PrimaryKeyConstraint('num', name=op.f('pk_subscriber_facts')),
     )
     refresh_facts(op.get_bind())
@@ -99,19 +106,7 @@ def downgrade() -> None:
     op.create_table(
         'subscriber_facts',
         sa.Column('msisdn', sa.String(length=20), nullable=False),
-        sa.Column(
-            'status',
-            sa.Enum(
-                'ACTIVE', 'SUSPENDED', 'CANCELLED', name='subscriberstatus', native_enum=False,
-                length=32,
-            ),
-            nullable=False,
-        ),
-        sa.Column('segment', sa.String(length=64), nullable=True),
-        sa.Column('branch_id', sa.Integer(), nullable=True),
-        sa.Column('services', sa.Text(), nullable=True),
-        sa.Column('last_contact', campaigns.storage.orm.UTCDateTime(timezone=True), nullable=True),
-        sa.Column('follow_up', sa.Boolean(), nullable=False),
+        *_fact_columns(),
         sa.PrimaryKeyConstraint('msisdn', name=op.f('pk_subscriber_facts')),
     )
     op.execute(
