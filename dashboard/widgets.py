@@ -50,6 +50,11 @@ def pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
+def number(label_key: str, fmt: str) -> Any:
+    """A table column of numbers, headed by the translated label (fmt: "%d", "percent"…)."""
+    return st.column_config.NumberColumn(t(label_key), format=fmt)
+
+
 def count_with_rate(count: int, rate: float | None, of: str) -> str:
     """A count with the rate it carries, e.g. '1,234 (12.5% of attempts)'."""
     return f"{count:,} ({pct(rate)} {of})"

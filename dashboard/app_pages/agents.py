@@ -68,16 +68,16 @@ st.altair_chart(bars + bars.mark_text(dy=-6).encode(text="label:N"), width="stre
 columns: dict[str, Any] = {
     "agent": t("agent"),
     "name": t("name"),
-    "calls": st.column_config.NumberColumn(t("kpi.calls"), format="%d"),
-    "talk_hours": st.column_config.NumberColumn(t("agents.talk_hours"), format="%.1f"),
-    "avg_talk_seconds": st.column_config.NumberColumn(t("agents.avg_talk"), format="%.0f"),
-    "occupancy": st.column_config.NumberColumn(t("kpi.occupancy"), format="percent"),
-    "conversions": st.column_config.NumberColumn(t("kpi.conversions"), format="%d"),
-    "conversion_rate": st.column_config.NumberColumn(t("agents.rate"), format="percent"),
-    "scheduled_hours": st.column_config.NumberColumn(t("agents.scheduled"), format="%.1f"),
-    "work_hours": st.column_config.NumberColumn(t("agents.work"), format="%.1f"),
-    "busy_hours": st.column_config.NumberColumn(t("agents.busy"), format="%.1f"),
-    "utilisation": st.column_config.NumberColumn(t("kpi.utilisation"), format="percent"),
+    "calls": widgets.number("kpi.calls", "%d"),
+    "talk_hours": widgets.number("agents.talk_hours", "%.1f"),
+    "avg_talk_seconds": widgets.number("agents.avg_talk", "%.0f"),
+    "occupancy": widgets.number("kpi.occupancy", "percent"),
+    "conversions": widgets.number("kpi.conversions", "%d"),
+    "conversion_rate": widgets.number("agents.rate", "percent"),
+    "scheduled_hours": widgets.number("agents.scheduled", "%.1f"),
+    "work_hours": widgets.number("agents.work", "%.1f"),
+    "busy_hours": widgets.number("agents.busy", "%.1f"),
+    "utilisation": widgets.number("kpi.utilisation", "percent"),
 }
 st.dataframe(
     frame[list(columns)], hide_index=True, width="stretch", column_config=columns, key="agents"

@@ -11,6 +11,30 @@ from campaigns.errors import NotFoundError
 from dashboard import auth, controls, data, widgets
 from dashboard.i18n import t, weekday
 
+
+def _daily_lines(trend: pd.DataFrame, measures: list[str], *, rates: bool) -> None:
+    """One line per measure over the days: counts, or rates on a percent axis."""
+    long = trend.melt(id_vars=["date"], value_vars=measures, var_name="m", value_name="v")
+    long["measure"] = long["m"].map(lambda m: t(f"kpi.{m}"))
+    title = t("rate") if rates else t("count")
+    axis = alt.Axis(format="%") if rates else alt.Undefined
+    st.altair_chart(
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("date:T", title=t("day")),
+            y=alt.Y("v:Q", title=title, axis=axis),
+            color=alt.Color("measure:N", title=None),
+            tooltip=[
+                alt.Tooltip("date:T", title=t("day")),
+                alt.Tooltip("measure:N", title=t("figure")),
+                alt.Tooltip("v:Q", title=title, format=".1%" if rates else ","),
+            ],
+        ),
+        width="stretch",
+    )
+
+
 user = auth.require()
 st.title(t("campaign.title"))
 widgets.show_flashes()
@@ -159,46 +183,8 @@ with tabs[1]:
     if board["trend"]:
         trend = pd.DataFrame(board["trend"])
         trend["date"] = pd.to_datetime(trend["date"])
-        measures = ["attempts", "connected", "right_party", "successes"]
-        long = trend.melt(id_vars=["date"], value_vars=measures, var_name="m", value_name="n")
-        long["measure"] = long["m"].map(lambda m: t(f"kpi.{m}"))
-        st.altair_chart(
-            alt.Chart(long)
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("date:T", title=t("day")),
-                y=alt.Y("n:Q", title=t("count")),
-                color=alt.Color("measure:N", title=None),
-                tooltip=[
-                    alt.Tooltip("date:T", title=t("day")),
-                    alt.Tooltip("measure:N", title=t("figure")),
-                    alt.Tooltip("n:Q", title=t("count"), format=","),
-                ],
-            ),
-            width="stretch",
-        )
-        rates = trend.melt(
-            id_vars=["date"],
-            value_vars=["contact_rate", "conversion"],
-            var_name="m",
-            value_name="r",
-        )
-        rates["measure"] = rates["m"].map(lambda m: t(f"kpi.{m}"))
-        st.altair_chart(
-            alt.Chart(rates)
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("date:T", title=t("day")),
-                y=alt.Y("r:Q", title=t("rate"), axis=alt.Axis(format="%")),
-                color=alt.Color("measure:N", title=None),
-                tooltip=[
-                    alt.Tooltip("date:T", title=t("day")),
-                    alt.Tooltip("measure:N", title=t("figure")),
-                    alt.Tooltip("r:Q", title=t("rate"), format=".1%"),
-                ],
-            ),
-            width="stretch",
-        )
+        _daily_lines(trend, ["attempts", "connected", "right_party", "successes"], rates=False)
+        _daily_lines(trend, ["contact_rate", "conversion"], rates=True)
         st.caption(t("trend.note", tz=board["timezone"]))
     else:
         st.info(t("no_calls"))
@@ -299,8 +285,8 @@ with tabs[4]:
             column_config={
                 "reason": t("ledger.reason"),
                 "rule": t("ledger.rule"),
-                "first": st.column_config.NumberColumn(t("ledger.first"), format="%d"),
-                "alone": st.column_config.NumberColumn(t("ledger.alone"), format="%d"),
+                "first": widgets.number("ledger.first", "%d"),
+                "alone": widgets.number("ledger.alone", "%d"),
             },
         )
     else:
@@ -321,10 +307,10 @@ with tabs[5]:
             key="scripts",
             column_config={
                 "version": t("script_version"),
-                "attempts": st.column_config.NumberColumn(t("kpi.attempts"), format="%d"),
-                "right_party": st.column_config.NumberColumn(t("kpi.right_party"), format="%d"),
-                "successes": st.column_config.NumberColumn(t("kpi.successes"), format="%d"),
-                "conversion": st.column_config.NumberColumn(t("kpi.conversion"), format="percent"),
+                "attempts": widgets.number("kpi.attempts", "%d"),
+                "right_party": widgets.number("kpi.right_party", "%d"),
+                "successes": widgets.number("kpi.successes", "%d"),
+                "conversion": widgets.number("kpi.conversion", "percent"),
             },
         )
         st.caption(t("scripts.note"))

@@ -83,16 +83,16 @@ columns: dict[str, Any] = {
     "state": t("state"),
     "branch": t("branch"),
     "offer": t("offer"),
-    "attempts": st.column_config.NumberColumn(t("kpi.attempts"), format="%d"),
-    "right_party": st.column_config.NumberColumn(t("kpi.right_party"), format="%d"),
-    "successes": st.column_config.NumberColumn(t("kpi.successes"), format="%d"),
-    "conversion": st.column_config.NumberColumn(t("kpi.conversion"), format="percent"),
-    "goal": st.column_config.NumberColumn(t("goal"), format="%d"),
+    "attempts": widgets.number("kpi.attempts", "%d"),
+    "right_party": widgets.number("kpi.right_party", "%d"),
+    "successes": widgets.number("kpi.successes", "%d"),
+    "conversion": widgets.number("kpi.conversion", "percent"),
+    "goal": widgets.number("goal", "%d"),
     "completion": st.column_config.ProgressColumn(
         t("kpi.completion"), format="percent", min_value=0.0, max_value=1.0
     ),
-    "abandon_rate": st.column_config.NumberColumn(t("kpi.abandon_rate"), format="percent"),
-    "complaints": st.column_config.NumberColumn(t("kpi.complaints"), format="%d"),
+    "abandon_rate": widgets.number("kpi.abandon_rate", "percent"),
+    "complaints": widgets.number("kpi.complaints", "%d"),
 }
 frame = pd.DataFrame(o["campaigns"])
 frame["state"] = frame["state"].map(lambda s: t(f"state.{s}"))
@@ -108,8 +108,8 @@ st.subheader(t("overview.branches"))
 branches = pd.DataFrame(o["branches"])
 branch_columns: dict[str, Any] = {
     "branch": t("branch"),
-    "campaigns": st.column_config.NumberColumn(t("overview.campaign_count"), format="%d"),
-    "active": st.column_config.NumberColumn(t("overview.active"), format="%d"),
+    "campaigns": widgets.number("overview.campaign_count", "%d"),
+    "active": widgets.number("overview.active", "%d"),
 } | {k: v for k, v in columns.items() if k not in ("id", "name", "state", "branch", "offer")}
 left, right = st.columns([3, 2])
 left.dataframe(

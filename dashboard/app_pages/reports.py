@@ -52,14 +52,14 @@ else:
     table["delivery_status"] = table["delivery_status"].map(lambda s: t(f"delivery.{s}"))
     columns: dict[str, Any] = {
         "date": t("day"),
-        "attempts": st.column_config.NumberColumn(t("kpi.attempts"), format="%d"),
-        "right_party": st.column_config.NumberColumn(t("kpi.right_party"), format="%d"),
-        "successes": st.column_config.NumberColumn(t("kpi.successes"), format="%d"),
-        "conversion_per_rpc": st.column_config.NumberColumn(t("kpi.conversion"), format="percent"),
-        "completion": st.column_config.NumberColumn(t("kpi.completion"), format="percent"),
-        "complaints": st.column_config.NumberColumn(t("kpi.complaints"), format="%d"),
+        "attempts": widgets.number("kpi.attempts", "%d"),
+        "right_party": widgets.number("kpi.right_party", "%d"),
+        "successes": widgets.number("kpi.successes", "%d"),
+        "conversion_per_rpc": widgets.number("kpi.conversion", "percent"),
+        "completion": widgets.number("kpi.completion", "percent"),
+        "complaints": widgets.number("kpi.complaints", "%d"),
         "delivery_status": t("reports.delivery"),
-        "delivery_attempts": st.column_config.NumberColumn(t("reports.tries"), format="%d"),
+        "delivery_attempts": widgets.number("reports.tries", "%d"),
         "last_error": t("reports.error"),
     }
     st.dataframe(
