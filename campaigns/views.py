@@ -647,15 +647,8 @@ def campaign_board(
 
     stages = [("records", loaded)] + [(k, everyone.get(k, 0)) for k, _ in FUNNEL_STAGES[1:]]
     attempts_total = sum(n for d, n in by.items() if d is not Disposition.NETWORK_FAIL)
-    return {
-        "id": c.id,
-        "name": c.name,
-        "state": c.state.value,
-        "branch": c.branch_code,
-        "offer": c.offer_code,
+    return _headline(c) | {
         "timezone": c.branch_timezone,
-        "window_start": c.window_start,
-        "window_end": c.window_end,
         "goal": c.goal_activations,
         "target_group": c.target_group,
         "script": {"version": script.version, "title": script.title} if script else None,
