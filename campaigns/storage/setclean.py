@@ -302,36 +302,31 @@ def tally_set_based(
     else:
         camp = _campaign(conn, campaign_id)
         select = _mask_select(camp, policy, _STORED)
-        postgres = conn.dialect.name == "postgresql"
-        conn.execute(text(f"DROP TABLE IF EXISTS {_VERDICTS}"))
-        # CREATE TABLE AS may run its query in parallel, INSERT ... SELECT may not
-        # (PostgreSQL 15): 1M rows take 3 s instead of 5.
-        conn.execute(
-            _bind(
-                f"CREATE TEMPORARY TABLE {_VERDICTS}"
-                + (" ON COMMIT DROP" if postgres else "")
-                + f" AS {select}",
-                camp,
-                policy,
-                now,
-            )
-        )
-        if postgres:
-            conn.execute(text(f"ANALYZE {_VERDICTS}"))
+        _create_verdicts(conn, lambda head: _bind(head + select, camp, policy, now))
         tally.add_masks(_apply(conn, campaign_id, due_at))
     set_local(conn, saved)
     return tally
 
 
-def _create_verdicts(conn: Connection) -> None:
+def _create_verdicts(conn: Connection, fill: Callable[[str], TextClause] | None = None) -> None:
+    """The verdicts table: empty (row_number, mask), or made by `fill` from the statement head
+    "CREATE TEMPORARY TABLE … AS " it is given."""
+    postgres = conn.dialect.name == "postgresql"
+    on_commit = " ON COMMIT DROP" if postgres else ""
     conn.execute(text(f"DROP TABLE IF EXISTS {_VERDICTS}"))
-    conn.execute(
-        text(
-            f"CREATE TEMPORARY TABLE {_VERDICTS} (row_number INTEGER PRIMARY KEY, "
-            "mask INTEGER NOT NULL)"
-            + (" ON COMMIT DROP" if conn.dialect.name == "postgresql" else "")
+    if fill is None:
+        conn.execute(
+            text(
+                f"CREATE TEMPORARY TABLE {_VERDICTS} (row_number INTEGER PRIMARY KEY, "
+                f"mask INTEGER NOT NULL){on_commit}"
+            )
         )
-    )
+        return
+    # CREATE TABLE AS may run its query in parallel, INSERT ... SELECT may not
+    # (PostgreSQL 15): 1M rows take 3 s instead of 5.
+    conn.execute(fill(f"CREATE TEMPORARY TABLE {_VERDICTS}{on_commit} AS "))
+    if postgres:
+        conn.execute(text(f"ANALYZE {_VERDICTS}"))
 
 
 def apply_masks(
